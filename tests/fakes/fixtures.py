@@ -1,0 +1,36 @@
+"""pytest fixtures serving the fake platforms: `fake_graph` and `fake_x`, one server per test.
+
+Registered by `pytest_plugins = ["tests.fakes.fixtures"]` in tests/conftest.py. The accounts
+(tests/fakes/accounts.py) have obviously fake but realistically shaped secrets, so redaction
+tests see real-looking tokens::
+
+    def test_something(fake_graph, fake_x):
+        env = {**fake_graph.env("FACEBOOK_EN", PAGE_EN), **fake_x.env("X_EN")}
+        # channels.yaml: api_base: <fake_graph.base_url> / <fake_x.base_url>
+        fake_x.fail_next("429", reset_in=60)
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes.accounts import PAGE_EN, PAGE_KU, PAGE_TR, PAGES, X_BEARER, X_EN
+from tests.fakes.graph import FakeGraph
+from tests.fakes.x import FakeX
+
+__all__ = ["PAGES", "PAGE_EN", "PAGE_KU", "PAGE_TR", "X_BEARER", "X_EN", "fake_graph", "fake_x"]
+
+
+@pytest.fixture
+def fake_graph():
+    """A started fake Graph API with the pages PAGE_EN, PAGE_KU and PAGE_TR."""
+    with FakeGraph(PAGES) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_x():
+    """A started fake X API with the account X_EN (and X_BEARER as an app-only token)."""
+    with FakeX([X_EN]) as fake:
+        fake.bearer_tokens.add(X_BEARER)
+        yield fake
