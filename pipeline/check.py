@@ -1,0 +1,118 @@
+"""Check rendered posts against their platforms' limits, before anything is sent.
+
+Length (X weighted by twitter-text rules; over-long text becomes a thread where the channel
+allows it), images (type and size), and duplicate texts on one account, which platforms refuse
+and which would break the in-doubt resolution of `run`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from pipeline.errors import Problem
+from pipeline.platforms import adapter_class
+from pipeline.render import RenderedPost
+from pipeline.threads import split_thread
+
+_MAGIC = [
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+]
+
+
+def image_type(path: Path) -> str | None:
+    """The image's MIME type from its first bytes, or None when it is no image we know."""
+    with path.open("rb") as f:
+        head = f.read(16)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return next((mime for magic, mime in _MAGIC if head.startswith(magic)), None)
+
+
+def check(posts: list[RenderedPost], root: Path) -> list[RenderedPost]:
+    """The posts with `parts`, `length`, `limit` set and every problem found added."""
+    checked = [_check_one(post, root) for post in posts]
+    _flag_duplicates(checked)
+    return checked
+
+
+def _check_one(post: RenderedPost, root: Path) -> RenderedPost:
+    planned = post.planned
+    adapter = adapter_class(planned.platform)
+    problems = list(post.problems)
+    parts = [post.text] if post.text else []
+    limit = adapter.max_length
+    if post.text and planned.channel.thread and adapter.count(post.text) > limit:
+        try:
+            parts = split_thread(post.text, limit, adapter.count)
+        except ValueError as exc:
+            problems.append(_problem(post, f"cannot split into a thread: {exc}"))
+    length = max((adapter.count(p) for p in parts), default=0)
+    if length > limit:
+        hint = "" if planned.platform != "x" else " (or set `thread: true` on the channel)"
+        problems.append(
+            _problem(
+                post,
+                f"the text is {length} long, over the {planned.platform} "
+                f"limit of {limit}: shorten it{hint}",
+            )
+        )
+    if planned.image:
+        problems.extend(_check_image(post, root / planned.image, adapter))
+    return replace(post, parts=parts, length=length, limit=limit, problems=problems)
+
+
+def _check_image(post: RenderedPost, path: Path, adapter) -> list[Problem]:
+    try:
+        mime, size = image_type(path), path.stat().st_size
+    except OSError as exc:
+        return [_problem(post, f"cannot read image {post.planned.image}: {exc.strerror}")]
+    accepted = adapter.image_types
+    if mime not in accepted:
+        kinds = ", ".join(sorted(m.removeprefix("image/") for m in accepted))
+        return [
+            _problem(
+                post,
+                f"image {post.planned.image} is not a {kinds} image "
+                f"that {post.planned.platform} accepts",
+            )
+        ]
+    if size > accepted[mime]:
+        return [
+            _problem(
+                post,
+                f"image {post.planned.image} is {size / 1e6:.1f} MB, over the "
+                f"{post.planned.platform} limit of {accepted[mime] / 1e6:.0f} MB",
+            )
+        ]
+    if not (post.planned.image_alt or "").strip():
+        return [
+            _problem(
+                post, f"image {post.planned.image} has no alt text in {post.planned.language!r}"
+            )
+        ]
+    return []
+
+
+def _flag_duplicates(posts: list[RenderedPost]) -> None:
+    seen: dict[tuple[str, str], str] = {}
+    for post in posts:
+        for part in post.parts:
+            key = (post.planned.channel.name, part)
+            other = seen.setdefault(key, post.key)
+            if other != post.key:
+                post.problems.append(
+                    _problem(
+                        post,
+                        f"same text as {other} on channel {key[0]}: platforms refuse "
+                        "duplicate posts, make each text unique (e.g. name the event or moment)",
+                    )
+                )
+                break
+
+
+def _problem(post: RenderedPost, message: str) -> Problem:
+    return Problem(post.template, 1, 1, f"{post.key}: {message}")

@@ -1,0 +1,502 @@
+"""Load a campaigns repository: channels.yaml and campaigns/*.yaml into checked models.
+
+Every problem is collected with its file, line and column; an invalid campaign is left out of
+the repository (and its problems kept) so that the valid ones can still be planned and published.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+
+from pipeline.errors import Problem
+from pipeline.model import Campaign, Channel, Event, is_localised
+from pipeline.source import Document, read_yaml
+
+CHANNELS_FILE = "channels.yaml"
+CAMPAIGNS_DIR = "campaigns"
+TEMPLATES_DIR = "templates"
+
+
+@dataclass
+class LoadedCampaign:
+    """A campaign that passed every load check, with its times resolved to UTC."""
+
+    id: str
+    model: Campaign
+    doc: Document
+    zone: ZoneInfo
+    channels: list[Channel]
+    #: event id -> (starts, ends) as aware UTC datetimes; absent for events without a date
+    event_times: dict[str, tuple[datetime, datetime | None]]
+    #: one-off post id -> its time (aware UTC)
+    post_times: dict[str, datetime]
+
+    @property
+    def languages(self) -> set[str]:
+        """Languages of the campaign's channels."""
+        return {c.language for c in self.channels}
+
+    @property
+    def path(self) -> str:
+        """The campaign file, relative to the repository root."""
+        return self.doc.path
+
+
+@dataclass
+class Repository:
+    """Everything loaded from one campaigns repository."""
+
+    root: Path
+    channels: dict[str, Channel] = field(default_factory=dict)
+    campaigns: list[LoadedCampaign] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    #: campaign files that have problems (they plan nothing)
+    invalid: list[str] = field(default_factory=list)
+
+
+def load(root: Path) -> Repository:
+    """Load and check the repository at `root`; problems are collected, never raised."""
+    repo = Repository(root=root)
+    broken_channels = _load_channels(repo)
+    campaign_dir = root / CAMPAIGNS_DIR
+    files = sorted(campaign_dir.glob("*.yaml")) + sorted(campaign_dir.glob("*.yml"))
+    if not files:
+        repo.problems.append(Problem(CAMPAIGNS_DIR, 1, 1, "no campaign files (*.yaml) found"))
+    seen_ids: dict[str, str] = {}
+    for path in files:
+        shown = path.relative_to(root).as_posix()
+        doc = read_yaml(path, shown)
+        if isinstance(doc, Problem):
+            repo.problems.append(doc)
+            repo.invalid.append(shown)
+            continue
+        problems: list[Problem] = []
+        campaign = _load_campaign(doc, repo, broken_channels, problems)
+        if campaign and campaign.id in seen_ids:
+            problems.append(
+                doc.problem(
+                    ("id",),
+                    f"campaign id {campaign.id!r} is already used by {seen_ids[campaign.id]}",
+                )
+            )
+        if problems or campaign is None:
+            repo.problems.extend(problems)
+            repo.invalid.append(shown)
+        else:
+            seen_ids[campaign.id] = shown
+            repo.campaigns.append(campaign)
+    return repo
+
+
+# --- channels.yaml ------------------------------------------------------------------------------
+
+
+def _load_channels(repo: Repository) -> set[str]:
+    """Fill repo.channels; return the names of channels that have problems."""
+    path = repo.root / CHANNELS_FILE
+    if not path.exists():
+        repo.problems.append(
+            Problem(
+                CHANNELS_FILE,
+                1,
+                1,
+                "file not found: every campaigns repository needs a channels.yaml (see README)",
+            )
+        )
+        return set()
+    doc = read_yaml(path, CHANNELS_FILE)
+    if isinstance(doc, Problem):
+        repo.problems.append(doc)
+        return set()
+    if not isinstance(doc.data, dict) or not doc.data:
+        repo.problems.append(doc.problem((), "channels.yaml must map channel names to settings"))
+        return set()
+    broken: set[str] = set()
+    for name, entry in doc.data.items():
+        problems = []
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            problems.append(
+                doc.problem(
+                    (name,), f"channel name {name!r} may only use letters, digits, '-', '_' and '.'"
+                )
+            )
+        elif not isinstance(entry, dict):
+            problems.append(doc.problem((name,), f"channel {name!r} must be a mapping of settings"))
+        elif "name" in entry:
+            problems.append(
+                doc.problem((name, "name"), "unknown key 'name' (the channel's name is its key)")
+            )
+        else:
+            try:
+                channel = Channel.model_validate(entry).model_copy(update={"name": name})
+            except ValidationError as exc:
+                problems.extend(pydantic_problems(doc, exc, prefix=(name,)))
+            else:
+                problems.extend(_check_channel(doc, channel))
+                if not problems:
+                    repo.channels[name] = channel
+        if problems:
+            broken.add(str(name))
+            repo.problems.extend(problems)
+    return broken
+
+
+def _check_channel(doc: Document, ch: Channel) -> list[Problem]:
+    out = []
+    if not known_language(ch.language):
+        out.append(
+            doc.problem(
+                (ch.name, "language"),
+                f"unknown language code {ch.language!r} "
+                "(use a CLDR/BCP-47 code such as en, tr, ku, ckb)",
+            )
+        )
+    if ch.platform == "facebook" and not ch.page_id:
+        out.append(doc.problem((ch.name,), f"facebook channel {ch.name!r} needs a page_id"))
+    if ch.platform != "facebook" and ch.page_id:
+        out.append(
+            doc.problem(
+                (ch.name, "page_id"), f"page_id is for facebook channels, not {ch.platform}"
+            )
+        )
+    if ch.thread and ch.platform != "x":
+        out.append(doc.problem((ch.name, "thread"), f"thread is for x channels, not {ch.platform}"))
+    return out
+
+
+def known_language(code: str) -> bool:
+    """Whether CLDR (through Babel) knows the language code."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(code.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return False
+    return True
+
+
+# --- campaigns/*.yaml ---------------------------------------------------------------------------
+
+
+def _load_campaign(
+    doc: Document, repo: Repository, broken_channels: set[str], problems: list[Problem]
+) -> LoadedCampaign | None:
+    if not isinstance(doc.data, dict):
+        problems.append(
+            doc.problem(
+                (),
+                "a campaign file must be a mapping (id, name, timezone, "
+                "channels, moments, events, ...)",
+            )
+        )
+        return None
+    try:
+        model = Campaign.model_validate(doc.data)
+    except ValidationError as exc:
+        problems.extend(pydantic_problems(doc, exc))
+        return None
+    cid = model.id or Path(doc.path).stem
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", cid):
+        problems.append(
+            doc.problem(
+                ("id",),
+                f"campaign id {cid!r} may only use letters, digits, "
+                "'-', '_' and '.' (it defaults to the file name)",
+            )
+        )
+
+    zone = _zone(doc, ("timezone",), model.timezone, problems)
+
+    channels = []
+    for i, name in enumerate(model.channels):
+        if name in repo.channels:
+            channels.append(repo.channels[name])
+        elif name in broken_channels:
+            problems.append(
+                doc.problem(("channels", i), f"channel {name!r} has problems in {CHANNELS_FILE}")
+            )
+        else:
+            known = ", ".join(sorted(repo.channels)) or "none"
+            problems.append(
+                doc.problem(
+                    ("channels", i), f"unknown channel {name!r} (channels.yaml has: {known})"
+                )
+            )
+    if len(set(model.channels)) != len(model.channels):
+        problems.append(doc.problem(("channels",), "a channel is listed twice"))
+    languages = {c.language for c in channels}
+
+    _unique_ids(doc, ("moments",), [m.id for m in model.moments], "moment", problems)
+    _unique_ids(doc, ("posts",), [p.id for p in model.posts], "post", problems)
+    _unique_ids(doc, ("events",), [e.id for e in model.events], "event", problems)
+
+    for name, value in model.vars.items():
+        _check_localised(doc, ("vars", name), value, languages, problems, required=False)
+
+    for i, moment in enumerate(model.moments):
+        _check_template(doc, repo, ("moments", i, "template"), moment.template, channels, problems)
+        if moment.before.days == 0 and not moment.before.exact and moment.expires is None:
+            problems.append(
+                doc.problem(
+                    ("moments", i, "before"),
+                    "a moment at the event's start needs `expires` (its window would be empty)",
+                )
+            )
+
+    post_times: dict[str, datetime] = {}
+    for i, post in enumerate(model.posts):
+        _check_template(doc, repo, ("posts", i, "template"), post.template, channels, problems)
+        if zone and (at := _time(doc, ("posts", i, "at"), post.at, zone, problems)):
+            post_times[post.id] = at
+        _check_image(doc, repo, ("posts", i), post.image, post.image_alt, languages, problems)
+
+    event_times: dict[str, tuple[datetime, datetime | None]] = {}
+    for i, event in enumerate(model.events):
+        times = _check_event(doc, repo, i, event, model, zone, languages, problems)
+        if times:
+            event_times[event.id] = times
+
+    if problems or zone is None:
+        return None
+    return LoadedCampaign(cid, model, doc, zone, channels, event_times, post_times)
+
+
+def _check_event(doc, repo, i, event: Event, model: Campaign, zone, languages, problems):
+    at = ("events", i)
+    _check_localised(doc, (*at, "title"), event.title, languages, problems)
+    for j, name in enumerate(event.show_timezones):
+        _zone(doc, (*at, "show_timezones", j), name, problems)
+    for name, value in event.vars.items():
+        _check_localised(doc, (*at, "vars", name), value, languages, problems, required=False)
+    _check_image(doc, repo, at, event.image, event.image_alt, languages, problems)
+    if not event.image and not event.cancelled and event.starts:
+        for moment in model.moments:
+            if moment.image:
+                problems.append(
+                    doc.problem(
+                        at,
+                        f"moment {moment.id!r} attaches the event's "
+                        f"image, but event {event.id!r} has no image",
+                    )
+                )
+    if event.starts is None:
+        if event.ends is not None:
+            problems.append(doc.problem((*at, "ends"), "`ends` without `starts`"))
+        return None
+    if zone is None:
+        return None
+    starts = _time(doc, (*at, "starts"), event.starts, zone, problems)
+    ends = _time(doc, (*at, "ends"), event.ends, zone, problems) if event.ends else None
+    if starts and ends and ends <= starts:
+        problems.append(
+            doc.problem(
+                (*at, "ends"), f"the event ends ({event.ends}) before it starts ({event.starts})"
+            )
+        )
+    return (starts, ends) if starts else None
+
+
+def _unique_ids(doc, at, ids, what, problems):
+    seen = set()
+    for i, ident in enumerate(ids):
+        if ident in seen:
+            problems.append(doc.problem((*at, i, "id"), f"duplicate {what} id {ident!r}"))
+        seen.add(ident)
+
+
+def _zone(doc, at, name, problems) -> ZoneInfo | None:
+    try:
+        if not isinstance(name, str) or not name or name.startswith(("/", ".")):
+            raise ValueError
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        problems.append(
+            doc.problem(
+                at,
+                f"unknown time zone {name!r} (use an IANA name such as "
+                "Europe/London or Europe/Istanbul)",
+            )
+        )
+        return None
+
+
+def parse_time(text: str, zone: ZoneInfo) -> datetime:
+    """An ISO-8601 time as aware UTC; one without offset is read in `zone`.
+
+    Raises ValueError for text that is not a time, and for a wall-clock time that does not
+    exist (DST gap) or exists twice (DST overlap) in `zone`: those need an explicit offset.
+    """
+    if not re.fullmatch(
+        r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?", text.strip()
+    ):
+        raise ValueError(
+            f"{text!r} is not a date and time: write e.g. 2022-10-08T16:00 "
+            "(in the campaign's zone) or 2022-10-08T16:00+01:00"
+        )
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is not None:
+        return value.astimezone(UTC)
+    first, second = value.replace(tzinfo=zone, fold=0), value.replace(tzinfo=zone, fold=1)
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
+        raise ValueError(
+            f"{text} does not exist in {zone.key} (the clocks skip it for daylight "
+            "saving time): give an explicit offset, e.g. "
+            f"{value.isoformat(timespec='minutes')}{_offset(second)}"
+        )
+    if first.utcoffset() != second.utcoffset():
+        raise ValueError(
+            f"{text} happens twice in {zone.key} (the clocks go back): give an "
+            f"explicit offset: {value.isoformat(timespec='minutes')}{_offset(first)}"
+            f" or {value.isoformat(timespec='minutes')}{_offset(second)}"
+        )
+    return first.astimezone(UTC)
+
+
+def _offset(dt: datetime) -> str:
+    secs = int(dt.utcoffset().total_seconds())
+    sign = "+" if secs >= 0 else "-"
+    return f"{sign}{abs(secs) // 3600:02d}:{abs(secs) % 3600 // 60:02d}"
+
+
+def _time(doc, at, text, zone, problems) -> datetime | None:
+    try:
+        return parse_time(text, zone)
+    except ValueError as exc:
+        problems.append(doc.problem(at, str(exc)))
+        return None
+
+
+def _check_localised(doc, at, value: Any, languages: set[str], problems, required=True):
+    """A localised value must give a text for every language of the campaign's channels."""
+    if not isinstance(value, dict) or not languages:
+        return
+    if not required and not is_localised(value, languages | set(value)):
+        return
+    if not required and not (set(value) & languages):
+        return  # an ordinary mapping, not a translation table
+    for lang in sorted(languages - set(value)):
+        problems.append(
+            doc.problem(
+                at, f"no {lang!r} text (the campaign posts in {', '.join(sorted(languages))})"
+            )
+        )
+    if required:
+        for lang in sorted(set(value) - languages):
+            problems.append(
+                doc.problem(
+                    (*at, lang), f"language {lang!r} is not used by any channel of this campaign"
+                )
+            )
+
+
+def _check_image(doc, repo: Repository, at, image, alt, languages, problems):
+    if image is None:
+        if alt is not None:
+            problems.append(doc.problem((*at, "image_alt"), "image_alt without image"))
+        return
+    path = (repo.root / image).resolve()
+    if not path.is_relative_to(repo.root.resolve()):
+        problems.append(doc.problem((*at, "image"), f"image {image!r} is outside the repository"))
+    elif not path.is_file():
+        problems.append(doc.problem((*at, "image"), f"image file not found: {image}"))
+    if alt is None:
+        problems.append(
+            doc.problem(
+                (*at, "image"),
+                "image without image_alt: describe the image "
+                "for people who cannot see it, in every language",
+            )
+        )
+    elif isinstance(alt, dict):
+        _check_localised(doc, (*at, "image_alt"), alt, languages, problems)
+    if isinstance(alt, dict):
+        for lang, text in alt.items():
+            if not str(text).strip():
+                problems.append(doc.problem((*at, "image_alt", lang), "empty alt text"))
+
+
+def _check_template(doc, repo: Repository, at, template: str, channels, problems):
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", template) or ".." in template:
+        problems.append(
+            doc.problem(
+                at, f"template name {template!r} may only use letters, digits, '-', '_' and '.'"
+            )
+        )
+        return
+    folder = repo.root / TEMPLATES_DIR / template
+    for ch in channels:
+        names = template_names(template, ch.language, ch.platform)
+        if not any((repo.root / TEMPLATES_DIR / n).is_file() for n in names):
+            what = " or ".join(f"{TEMPLATES_DIR}/{n}" for n in names)
+            hint = "" if folder.is_dir() else f" (there is no folder {TEMPLATES_DIR}/{template})"
+            problems.append(
+                doc.problem(at, f"missing template for channel {ch.name}: {what}{hint}")
+            )
+
+
+def template_names(template: str, language: str, platform: str) -> list[str]:
+    """Template files for a post, most specific first (relative to templates/)."""
+    return [f"{template}/{language}.{platform}.j2", f"{template}/{language}.j2"]
+
+
+# --- pydantic errors -> located problems -------------------------------------------------------
+
+_MESSAGES = {
+    "missing": "missing required key {key!r}",
+    "extra_forbidden": "unknown key {key!r}{hint}",
+    "string_type": "{key!r} must be text (put the value in quotes)",
+    "bool_type": "{key!r} must be true or false",
+    "bool_parsing": "{key!r} must be true or false",
+    "list_type": "{key!r} must be a list",
+    "dict_type": "{key!r} must be a mapping",
+    "model_type": "{key!r} must be a mapping",
+    "too_short": "{key!r} must not be empty",
+}
+
+
+def pydantic_problems(doc: Document, exc: ValidationError, prefix: tuple = ()) -> list[Problem]:
+    """Translate pydantic's errors into located problems, one per wrong key."""
+    out: dict[tuple, Problem] = {}
+    for err in exc.errors(include_url=False):
+        # Union members add their type name to loc ("str", "dict[str,str]"); drop those parts.
+        loc = tuple(
+            p
+            for p in err["loc"]
+            if not (isinstance(p, str) and ("[" in p or p in {"str", "int", "bool"}))
+        )
+        full = (*prefix, *loc)
+        key = next((p for p in reversed(loc) if isinstance(p, str)), "value")
+        hint = ""
+        if err["type"] == "extra_forbidden":
+            hint = _allowed_keys_hint(doc, full)
+        template = _MESSAGES.get(err["type"])
+        if template:
+            message = template.format(key=key, hint=hint)
+        else:
+            message = f"{key!r}: {err['msg'].removeprefix('Value error, ')}"
+            if err["type"] == "string_pattern_mismatch":
+                message = f"{key!r}: {err['input']!r} is not allowed here"
+        out.setdefault(loc[:-1] if err["type"] in {"missing"} else loc, doc.problem(full, message))
+    return list(out.values())
+
+
+def _allowed_keys_hint(doc: Document, loc: tuple) -> str:
+    from pipeline import model
+
+    owner = {0: model.Campaign}.get(len(loc) - 1)
+    names = {"moments": model.Moment, "posts": model.OneOffPost, "events": model.Event}
+    if len(loc) >= 3 and loc[0] in names:
+        owner = names[loc[0]]
+    if doc.path == CHANNELS_FILE:
+        owner = model.Channel
+    if owner is None:
+        return ""
+    allowed = [f for f in owner.model_fields if f != "name" or owner is not model.Channel]
+    return f" (allowed: {', '.join(allowed)})"

@@ -1,0 +1,134 @@
+"""The shape of channels.yaml and campaigns/*.yaml, as pydantic models.
+
+These models check structure and types only (`extra="forbid"`: a typo is an error). What needs
+more than one field or file to judge — zones, times, templates, images, channel names — is
+checked in `pipeline.load`, which knows where every key is in the files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+Id = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100),
+]
+#: text that may differ per language: one string for all, or {language: text}
+Localised = str | dict[str, str]
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+@dataclass(frozen=True)
+class Duration:
+    """`1d12h`: calendar days (same wall-clock time) plus exact elapsed time."""
+
+    days: int
+    exact: timedelta
+
+    @classmethod
+    def parse(cls, value: Any) -> Duration:
+        """Parse `15m`, `2h`, `1d`, `1d12h`, `90s`."""
+        if isinstance(value, Duration):
+            return value
+        match = _DURATION.match(str(value).strip()) if isinstance(value, str) else None
+        if not match or not any(match.groups()):
+            raise ValueError(f"{value!r} is not a duration: write e.g. 15m, 2h, 1d, 1d12h or 90s")
+        d, h, m, s = (int(g or 0) for g in match.groups())
+        return cls(d, timedelta(hours=h, minutes=m, seconds=s))
+
+    def __str__(self) -> str:
+        secs = int(self.exact.total_seconds())
+        parts = [(self.days, "d"), (secs // 3600, "h"), (secs % 3600 // 60, "m"), (secs % 60, "s")]
+        return "".join(f"{n}{u}" for n, u in parts if n) or "0s"
+
+
+DurationField = Annotated[Duration, BeforeValidator(Duration.parse)]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors; values are not silently coerced across types."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Channel(Strict):
+    """One account or Page that posts go to."""
+
+    name: str = ""  # filled from the mapping key
+    platform: Literal["facebook", "x"]
+    language: str
+    page_id: str | None = None
+    thread: bool = False
+    api_base: str | None = Field(default=None, pattern=r"^https?://[^/\s]+/?$")
+    env_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    @property
+    def prefix(self) -> str:
+        """Prefix of this channel's secret environment variables."""
+        return self.env_prefix or re.sub(r"[^A-Za-z0-9]", "_", self.name).upper()
+
+
+class Moment(Strict):
+    """A post relative to every event's start."""
+
+    id: Id
+    before: DurationField
+    template: str
+    image: bool = False
+    expires: DurationField | None = None
+
+
+class OneOffPost(Strict):
+    """A post at an absolute time."""
+
+    id: Id
+    at: str
+    template: str
+    image: str | None = None
+    image_alt: Localised | None = None
+    expires: DurationField | None = None
+
+
+class Event(Strict):
+    """One event of the series."""
+
+    id: Id
+    starts: str | None = None
+    ends: str | None = None
+    title: Localised
+    show_timezones: list[str] = []
+    image: str | None = None
+    image_alt: Localised | None = None
+    vars: dict[str, Any] = {}
+    cancelled: bool = False
+
+
+class Campaign(Strict):
+    """One campaigns/<name>.yaml file."""
+
+    id: Id | None = None
+    name: str
+    timezone: str
+    channels: list[str] = Field(min_length=1)
+    vars: dict[str, Any] = {}
+    moments: list[Moment] = []
+    posts: list[OneOffPost] = []
+    events: list[Event] = []
+
+
+def localise(value: Any, language: str, languages: set[str]) -> Any:
+    """`value` for `language` when it is a mapping keyed by the campaign's languages."""
+    if is_localised(value, languages):
+        return value[language]
+    return value
+
+
+def is_localised(value: Any, languages: set[str]) -> bool:
+    """Whether `value` is a {language: text} mapping (all keys are campaign languages)."""
+    return isinstance(value, dict) and bool(value) and set(value) <= languages

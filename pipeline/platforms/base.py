@@ -1,0 +1,183 @@
+"""What every platform adapter is, and the behaviour they share.
+
+An adapter is one small class per platform: its limits as class attributes, `count(text)`,
+`publish(post) -> Published` and `find(text, since)` for resolving in-doubt posts. Timeouts,
+`api_base` redirection and secret redaction live here once, not in each adapter.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from pipeline.errors import FatalChannelError
+
+if TYPE_CHECKING:
+    import requests
+
+    from pipeline.model import Channel
+
+#: seconds for connecting and for each read of every platform call
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Published:
+    """Where a post went: the platform's id and a URL a person can open (either may be unknown)."""
+
+    remote_id: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
+class OutgoingPost:
+    """One platform call's worth of post: a whole post, or one part of a thread."""
+
+    key: str
+    text: str
+    image: Path | None = None
+    image_alt: str | None = None
+    #: remote id of the previous thread part; None for the first part or a single post
+    reply_to: str | None = None
+
+
+class LookupUnavailable(Exception):
+    """The platform will not let us look at recent posts (e.g. an API tier without reads)."""
+
+
+class Adapter:
+    """Base class of the platform adapters."""
+
+    platform: ClassVar[str]
+    #: maximum length of one post, as `count` measures it
+    max_length: ClassVar[int]
+    #: image MIME types the platform takes, and their maximum size in bytes
+    image_types: ClassVar[Mapping[str, int]]
+    #: environment variable suffixes: `<PREFIX>_<SUFFIX>` must be set to publish
+    secret_names: ClassVar[tuple[str, ...]]
+
+    def __init__(
+        self,
+        channel: Channel,
+        env: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ):
+        self.channel = channel
+        self.timeout = timeout
+        self.secrets = self.read_secrets(channel, os.environ if env is None else env)
+
+    @classmethod
+    def count(cls, text: str) -> int:
+        """The length of `text` as the platform counts it."""
+        return len(text)
+
+    @classmethod
+    def secret_variables(cls, channel: Channel) -> list[str]:
+        """The environment variable names this channel needs."""
+        return [f"{channel.prefix}_{name}" for name in cls.secret_names]
+
+    @classmethod
+    def read_secrets(cls, channel: Channel, env: Mapping[str, str]) -> dict[str, str]:
+        """The channel's secrets from `env`; a missing one is fatal for the channel."""
+        missing = [v for v in cls.secret_variables(channel) if not env.get(v)]
+        if missing:
+            raise FatalChannelError(
+                f"channel {channel.name}: set the environment variable(s) {', '.join(missing)}"
+            )
+        return {
+            name: env[var]
+            for name, var in zip(cls.secret_names, cls.secret_variables(channel), strict=True)
+        }
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret of this channel replaced by `***`."""
+        return redact(text, self.secrets.values())
+
+    def publish(self, post: OutgoingPost) -> Published:
+        """Send one post (or thread part). Raises a `PublishError` subclass on failure."""
+        raise NotImplementedError
+
+    def find(self, text: str, since: datetime) -> Published | None:
+        """A post with this text published at or after `since`, if the platform shows one.
+
+        Raises `LookupUnavailable` when the platform will not say.
+        """
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def redact(text: str, secrets) -> str:
+    """Replace every secret (and its URL-encoded form) in `text` with `***`."""
+    from urllib.parse import quote, quote_plus
+
+    for secret in secrets:
+        if not secret:
+            continue
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, "***")
+    # Tokens in query strings that we do not know by value (e.g. from a paging URL).
+    return re.sub(r"(access_token=)[^&\s'\"]+", r"\1***", text)
+
+
+def http_session(api_base: str | None, hosts: list[str], timeout: float) -> requests.Session:
+    """A requests session whose calls time out, and go to `api_base` instead of `hosts`.
+
+    `hosts` are `https://host` prefixes the SDK hard-codes; each is rewritten to `api_base`
+    (scheme and host replaced, path kept) by a transport adapter, so the SDK code runs unchanged.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    class _Adapter(HTTPAdapter):
+        def __init__(self, base: str | None):
+            super().__init__(max_retries=0)
+            self.base = base.rstrip("/") if base else None
+
+        def send(self, request, **kwargs):
+            if self.base:
+                for host in hosts:
+                    if request.url.startswith(host):
+                        request.url = self.base + request.url[len(host) :]
+                        break
+            # SDKs pass no timeout (tweepy) or None (facebook-sdk): never wait forever.
+            if kwargs.get("timeout") is None:
+                kwargs["timeout"] = timeout
+            return super().send(request, **kwargs)
+
+    session = requests.Session()
+    adapter = _Adapter(api_base)
+    for host in hosts:
+        session.mount(host, adapter)
+    return session
+
+
+def network_error(exc: Exception, what: str, may_have_arrived: bool) -> Exception:
+    """Translate a requests/urllib3 failure into the error that says what to do about it.
+
+    A failure to connect means nothing reached the platform: retry. A timeout or a dropped
+    connection after the request was sent means the platform may have acted on it: when
+    `may_have_arrived` (a publish), that is `OutcomeUnknown`, which must never be retried blindly.
+    The message carries no URL, since URLs can carry tokens.
+    """
+    import requests
+
+    from pipeline.errors import OutcomeUnknown, TemporaryError
+
+    if isinstance(exc, requests.ConnectTimeout):
+        return TemporaryError(f"{what}: timed out connecting")
+    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ReadTimeout):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        text = type(reason).__name__ if reason is not None else ""
+        if "NewConnection" in text or "ConnectTimeout" in text or "NameResolution" in text:
+            return TemporaryError(f"{what}: could not connect")
+    if not may_have_arrived:
+        return TemporaryError(f"{what}: the connection failed ({type(exc).__name__})")
+    kind = "no answer in time" if isinstance(exc, requests.Timeout) else "the connection dropped"
+    return OutcomeUnknown(f"{what}: {kind} after the request was sent; the post may be online")

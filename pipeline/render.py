@@ -1,0 +1,252 @@
+"""Planned posts -> text, through sandboxed Jinja2 templates and Babel-localised filters."""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    pass_context,
+)
+from jinja2.sandbox import SandboxedEnvironment
+
+from pipeline.errors import Problem
+from pipeline.load import TEMPLATES_DIR, template_names
+from pipeline.model import localise
+from pipeline.plan import PlannedPost
+
+
+@dataclass
+class RenderedPost:
+    """A planned post with its text, and what `check` found about it."""
+
+    planned: PlannedPost
+    text: str
+    template: str  # the file that produced it, relative to the repository root
+    problems: list[Problem] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)  # thread parts; [text] when not a thread
+    length: int = 0  # platform-weighted length of the longest part
+    limit: int = 0
+
+    @property
+    def key(self) -> str:
+        """The planned post's key."""
+        return self.planned.key
+
+
+class Renderer:
+    """Renders posts of one repository; compiled templates are cached across posts."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.env = SandboxedEnvironment(
+            loader=FileSystemLoader(str(root / TEMPLATES_DIR)),
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=False,
+            auto_reload=False,
+        )
+        self.env.filters.update(
+            datetime=_datetime, date=_date, time=_time, timerange=_timerange, utm=_utm
+        )
+
+    def render(self, post: PlannedPost) -> RenderedPost:
+        """Render one post; a template problem is recorded on the post, never raised."""
+        names = template_names(post.template, post.language, post.platform)
+        shown = f"{TEMPLATES_DIR}/{names[-1]}"
+        try:
+            template = self.env.select_template(names)
+            shown = f"{TEMPLATES_DIR}/{template.name}"
+            text = template.render(context(post)).strip()
+        except TemplateSyntaxError as exc:
+            where = f"{TEMPLATES_DIR}/{exc.name}" if exc.name else shown
+            return RenderedPost(
+                post,
+                "",
+                where,
+                [
+                    Problem(
+                        where,
+                        exc.lineno or 1,
+                        1,
+                        f"template syntax: {exc.message} (rendering {post.key})",
+                    )
+                ],
+            )
+        except TemplateNotFound:
+            return RenderedPost(
+                post,
+                "",
+                shown,
+                [Problem(shown, 1, 1, f"template not found (rendering {post.key})")],
+            )
+        except (
+            TemplateError,
+            ValueError,
+            TypeError,
+            KeyError,
+            LookupError,
+            AttributeError,
+            ArithmeticError,
+        ) as exc:
+            line = _template_line(exc)
+            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            return RenderedPost(
+                post, "", shown, [Problem(shown, line, 1, f"{message} (rendering {post.key})")]
+            )
+        problems = []
+        if not text:
+            problems.append(
+                Problem(shown, 1, 1, f"the template renders an empty post (rendering {post.key})")
+            )
+        return RenderedPost(post, text, shown, problems)
+
+
+def _template_line(exc: BaseException) -> int:
+    """The template line where a render error happened (Jinja rewrites tracebacks so)."""
+    line = 1
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename.endswith(".j2"):
+            line = lineno
+    return line
+
+
+def context(post: PlannedPost) -> dict[str, Any]:
+    """The template context of DESIGN.md for one post."""
+    campaign, lang = post.campaign, post.language
+    languages = campaign.languages
+    zone = campaign.zone
+    merged = {k: localise(v, lang, languages) for k, v in campaign.model.vars.items()}
+    ctx: dict[str, Any] = {
+        "campaign": SimpleNamespace(id=campaign.id, name=campaign.model.name, timezone=zone.key),
+        "moment": SimpleNamespace(id=post.moment, template=post.template),
+        "channel": SimpleNamespace(name=post.channel.name, platform=post.platform, language=lang),
+        "language": lang,
+        "due_at": post.due_at.astimezone(zone),
+    }
+    if post.event is not None:
+        event = post.event
+        starts, ends = campaign.event_times[event.id]
+        merged.update({k: localise(v, lang, languages) for k, v in event.vars.items()})
+        ctx["event"] = SimpleNamespace(
+            id=event.id,
+            title=localise(event.title, lang, languages),
+            starts=starts.astimezone(zone),
+            ends=ends.astimezone(zone) if ends else None,
+            show_timezones=list(event.show_timezones) or [zone.key],
+            image=event.image,
+            image_alt=localise(event.image_alt, lang, languages) if event.image_alt else None,
+        )
+    ctx["vars"] = merged
+    return ctx
+
+
+# --- filters ------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _locale(language: str):
+    from babel import Locale
+
+    return Locale.parse(language.replace("-", "_"))
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _setting(ctx, tz: str | None) -> tuple[Any, ZoneInfo]:
+    return _locale(ctx["language"]), _zone(tz or ctx["campaign"].timezone)
+
+
+def _aware(value: Any, what: str) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValueError(f"the {what} filter needs a date and time, not {value!r}")
+    return value
+
+
+@pass_context
+def _datetime(ctx, value, format: str = "medium", tz: str | None = None) -> str:
+    from babel.dates import format_datetime
+
+    locale, zone = _setting(ctx, tz)
+    return format_datetime(_aware(value, "datetime"), format, tzinfo=zone, locale=locale)
+
+
+@pass_context
+def _date(ctx, value, format: str = "long", tz: str | None = None) -> str:
+    from babel.dates import format_date
+
+    locale, zone = _setting(ctx, tz)
+    return format_date(_aware(value, "date").astimezone(zone), format, locale=locale)
+
+
+@pass_context
+def _time(ctx, value, format: str = "short", tz: str | None = None) -> str:
+    from babel.dates import format_time
+
+    locale, zone = _setting(ctx, tz)
+    return format_time(_aware(value, "time"), format, tzinfo=zone, locale=locale)
+
+
+@pass_context
+def _timerange(ctx, event, tz: str | None = None) -> str:
+    """'16:00–18:00 GMT+1': the event's times in `tz`, with that zone's offset."""
+    from babel.dates import format_datetime, format_interval
+
+    locale, zone = _setting(ctx, tz)
+    starts = _aware(getattr(event, "starts", None), "timerange")
+    ends = getattr(event, "ends", None)
+    if ends is None:
+        span = format_datetime(starts, "HH:mm", tzinfo=zone, locale=locale)
+    else:
+        span = format_interval(starts, ends, "Hm", tzinfo=zone, locale=locale)
+    return f"{span} {_short_gmt(format_datetime(starts, 'OOOO', tzinfo=zone, locale=locale))}"
+
+
+def _short_gmt(long_form: str) -> str:
+    """CLDR's short localised GMT format ('GMT+1'), which Babel 2.18 renders as 'None'."""
+
+    def shorten(m: re.Match) -> str:
+        hours, minutes = int(m[2]), m[3]
+        if not hours and minutes == "00":
+            return ""
+        return f"{m[1]}{hours}" + ("" if minutes == "00" else f":{minutes}")
+
+    return re.sub(r"([+-−])(\d\d):(\d\d)", shorten, long_form).strip()
+
+
+@pass_context
+def _utm(
+    ctx,
+    url: str,
+    source: str | None = None,
+    medium: str = "social",
+    campaign: str | None = None,
+    content: str | None = None,
+) -> str:
+    """`url` with UTM parameters added (its own query kept, existing utm_* replaced)."""
+    parts = urlsplit(str(url))
+    params = {
+        "utm_source": source or ctx["channel"].platform,
+        "utm_medium": medium,
+        "utm_campaign": campaign or ctx["campaign"].id,
+        "utm_content": content or ctx["moment"].id,
+    }
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query += [(k, v) for k, v in params.items() if v]
+    return urlunsplit(parts._replace(query=urlencode(query)))

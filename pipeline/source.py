@@ -1,0 +1,76 @@
+"""Reading YAML files with the line and column of every key, for located error messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from pipeline.errors import Problem
+
+
+class _Constructor(RoundTripConstructor):
+    """Round-trip constructor (keeps positions) that leaves timestamps as strings.
+
+    Times are interpreted later, in the campaign's zone; YAML's own timestamp type would turn
+    `2022-10-08 16:00:00` into a naive datetime and `...Z` into a different type altogether.
+    """
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_str)
+
+
+@dataclass
+class Document:
+    """A parsed YAML file: its data and the position of every key in it."""
+
+    path: str  # as shown to the user (relative to the repository root)
+    data: Any
+
+    def locate(self, loc: tuple[Any, ...]) -> tuple[int, int]:
+        """1-based (line, column) of the deepest key of `loc` that exists in the file."""
+        node, line, col = self.data, 0, 0
+        for part in loc:
+            if isinstance(node, CommentedMap) and part in node:
+                line, col = node.lc.key(part)
+                node = node[part]
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+                line, col = node.lc.item(part)
+                node = node[part]
+            else:
+                break
+        return line + 1, col + 1
+
+    def problem(self, loc: tuple[Any, ...], message: str) -> Problem:
+        """A problem pointing at `loc` in this document."""
+        line, col = self.locate(loc)
+        return Problem(self.path, line, col, message)
+
+
+def read_yaml(path: Path, shown_as: str) -> Document | Problem:
+    """Parse one YAML file, or return the problem that stops it from parsing."""
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return Problem(shown_as, 1, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+    except OSError as exc:
+        return Problem(shown_as, 1, 1, f"cannot read the file: {exc.strerror}")
+    try:
+        data = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = exc.problem or exc.context or "invalid YAML"
+        if "duplicate key" in what:
+            what = what.split(" with value")[0]
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return Problem(shown_as, line, col, f"YAML syntax: {what}")
+    except YAMLError as exc:  # errors without a position (e.g. bad characters)
+        return Problem(shown_as, 1, 1, f"YAML syntax: {exc}")
+    return Document(shown_as, data)
