@@ -1,0 +1,196 @@
+"""The ledger: an append-only JSON Lines record of every state change of every post.
+
+One line per change, written and fsynced before the next step, so a process killed at any
+instant leaves a ledger that says what was started and what is known to have finished.
+A post whose last line for a part is `sending` is in doubt: it may or may not have reached the
+platform, and it is never sent again without looking first. Lines are only ever appended, so
+git's union merge of two ledgers keeps every line of both.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import LedgerBusy
+
+log = logging.getLogger(__name__)
+
+#: record states written to the ledger
+SENDING, PUBLISHED, FAILED, MISSED = "sending", "published", "failed", "missed"
+IN_DOUBT = "in-doubt"
+#: how long a second `run` waits for the first to release the ledger
+LOCK_TIMEOUT = float(os.environ.get("CROSSPOST_LOCK_TIMEOUT", "10"))
+
+
+@dataclass
+class PostHistory:
+    """What the ledger says about one post key."""
+
+    key: str
+    #: part index -> (remote_id, url) of every part known to be on the platform
+    parts: dict[int, tuple[str | None, str | None]] = field(default_factory=dict)
+    #: number of parts the post had when last sent
+    total: int = 1
+    #: the part whose send was started and whose outcome is unknown
+    sending: int | None = None
+    #: the last outcome recorded: published, failed, missed, in-doubt (None: none yet)
+    last: str | None = None
+    error: str | None = None
+    updated_at: str | None = None
+    #: when the part in doubt was started (ISO), for looking it up on the platform
+    sending_since: str | None = None
+
+    @property
+    def published(self) -> bool:
+        """Every part is on the platform."""
+        return self.last == PUBLISHED and all(i in self.parts for i in range(self.total))
+
+    @property
+    def in_doubt(self) -> bool:
+        """A send was started and nobody knows how it ended."""
+        return self.sending is not None or self.last == IN_DOUBT
+
+    @property
+    def first(self) -> tuple[str | None, str | None]:
+        """(remote_id, url) of the first part, which is the post people open."""
+        return self.parts.get(0, (None, None))
+
+    def apply(self, rec: dict[str, Any]) -> None:
+        """Fold one ledger line into this history."""
+        state, part = rec.get("state"), int(rec.get("part", 0))
+        self.total = int(rec.get("parts", self.total))
+        self.updated_at = rec.get("ts", self.updated_at)
+        if state == SENDING:
+            self.sending, self.sending_since = part, rec.get("ts")
+        elif state == PUBLISHED:
+            self.parts[part] = (rec.get("remote_id"), rec.get("url"))
+            self.sending = None
+            self.error = rec.get("error")
+            self.last = PUBLISHED if len(self.parts) >= self.total else None
+        elif state in (FAILED, MISSED, IN_DOUBT):
+            if state != IN_DOUBT:
+                self.sending = None
+            self.last, self.error = state, rec.get("error")
+
+
+class Ledger:
+    """The ledger file, read whole and appended to line by line under a process lock."""
+
+    def __init__(self, path: Path, run_id: str | None = None):
+        self.path = path
+        self.run_id = run_id or f"{os.getpid()}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+        self._write_lock = threading.Lock()
+        self._file = None
+
+    def read(self) -> dict[str, PostHistory]:
+        """Every post's history; a torn or corrupt line is skipped with a warning."""
+        histories: dict[str, PostHistory] = {}
+        for rec in self.records():
+            key = rec.get("key")
+            if isinstance(key, str):
+                histories.setdefault(key, PostHistory(key)).apply(rec)
+        return histories
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every valid record, in time order (file order for equal times)."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return iter(())
+        records = []
+        for n, line in enumerate(raw.split(b"\n"), start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                if not isinstance(rec, dict):
+                    raise ValueError("not an object")
+            except (ValueError, UnicodeDecodeError):
+                log.warning(
+                    "%s:%d: ignoring a line that is not a complete record (a run was "
+                    "probably killed while writing it)",
+                    self.path,
+                    n,
+                )
+                continue
+            records.append(rec)
+        # A union merge of two ledgers may interleave their lines; time order is the truth.
+        records.sort(key=lambda r: str(r.get("ts", "")))
+        return iter(records)
+
+    @contextmanager
+    def locked(self, timeout: float = LOCK_TIMEOUT) -> Iterator[Ledger]:
+        """Hold the ledger for one run; a second run waits `timeout` s, then LedgerBusy."""
+        from filelock import FileLock, Timeout
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.path) + ".lock")
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise LedgerBusy(
+                f"another crosspost run is using {self.path} (waited {timeout:g} s); "
+                "this run published nothing"
+            ) from None
+        try:
+            self._open()
+            yield self
+        finally:
+            if self._file:
+                self._file.close()
+                self._file = None
+            lock.release()
+
+    def _open(self) -> None:
+        new = not self.path.exists()
+        self._file = open(self.path, "ab")  # noqa: SIM115 - closed in locked()
+        if not new and self.path.stat().st_size:
+            with open(self.path, "rb") as f:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    # End a torn last line, so that the next record is not glued onto it.
+                    self._file.write(b"\n")
+                    self._sync()
+        if new:
+            _fsync_dir(self.path.parent)
+
+    def append(self, key: str, state: str, **fields: Any) -> dict[str, Any]:
+        """Write one record and fsync it before returning."""
+        if self._file is None:
+            raise RuntimeError("the ledger is written only inside Ledger.locked()")
+        rec = {
+            "ts": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "key": key,
+            "state": state,
+            "run": self.run_id,
+        }
+        rec.update({k: v for k, v in fields.items() if v is not None})
+        line = json.dumps(rec, ensure_ascii=False, sort_keys=False).encode() + b"\n"
+        with self._write_lock:
+            self._file.write(line)
+            self._sync()
+        return rec
+
+    def _sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,175 @@
+"""Facebook Pages through facebook-sdk 3.1.0 (imported only when publishing).
+
+facebook-sdk never checks the HTTP status, puts the token in query strings of GETs and passes no
+timeout unless told: the session from `http_session` adds the timeout and the `api_base`
+redirection, a response hook turns 5xx and non-JSON answers into typed errors, and every message
+is redacted before it leaves this module.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import ClassVar
+
+from pipeline.errors import (
+    DuplicateRefused,
+    FatalChannelError,
+    OutcomeUnknown,
+    PublishError,
+    RateLimited,
+    RejectedPost,
+    TemporaryError,
+)
+from pipeline.platforms.base import Adapter, OutgoingPost, Published, http_session, network_error
+
+GRAPH_HOST = "https://graph.facebook.com"
+#: the Graph API version called; facebook-sdk itself only knows 2.8-3.1
+GRAPH_VERSION = os.environ.get("CROSSPOST_GRAPH_VERSION", "v24.0")
+
+_TEMPORARY = {1, 2}
+_RATE_LIMITS = {4, 17, 32, 613, 80001}
+_TOKEN_SUBCODES = {
+    463: "has expired",
+    467: "is invalid",
+    492: "has no role on the Page",
+    460: "was invalidated by a password change",
+}
+
+
+class FacebookPage(Adapter):
+    """Posts to one Facebook Page with a Page access token."""
+
+    platform = "facebook"
+    max_length = 63_206
+    image_types: ClassVar = {
+        m: 4_000_000 for m in ("image/jpeg", "image/png", "image/gif", "image/webp")
+    }
+    secret_names = ("PAGE_TOKEN",)
+
+    def _graph(self):
+        import facebook
+
+        session = http_session(self.channel.api_base, [GRAPH_HOST], self.timeout)
+        session.hooks["response"].append(_check_response)
+        graph = facebook.GraphAPI(self.secrets["PAGE_TOKEN"], timeout=self.timeout, session=session)
+        # The constructor refuses versions newer than 3.1; the attribute is only used in paths.
+        graph.version = GRAPH_VERSION
+        return graph
+
+    def publish(self, post: OutgoingPost) -> Published:
+        """A text post on the Page's feed, or a photo with the text as its caption."""
+        page = self.channel.page_id
+        with self._errors("publishing", may_have_arrived=True):
+            graph = self._graph()
+            if post.image:
+                with open(post.image, "rb") as image:
+                    answer = graph.put_photo(image, album_path=f"{page}/photos", caption=post.text)
+                post_id = answer.get("post_id") or answer.get("id")
+            else:
+                post_id = graph.put_object(page, "feed", message=post.text)["id"]
+        return Published(post_id, f"https://www.facebook.com/{post_id}")
+
+    def find(self, text: str, since: datetime) -> Published | None:
+        """The Page's recent post with exactly this text, if any (first 3 pages of the feed)."""
+        wanted = _normal(text)
+        with self._errors("looking at the Page's feed", may_have_arrived=False):
+            graph = self._graph()
+            args = {
+                "fields": "id,message,created_time",
+                "limit": 100,
+                "since": int(since.timestamp()),
+            }
+            for _ in range(3):
+                answer = graph.get_connections(self.channel.page_id, "feed", **args)
+                for item in answer.get("data", []):
+                    if _normal(item.get("message", "")) == wanted:
+                        return Published(item["id"], f"https://www.facebook.com/{item['id']}")
+                after = answer.get("paging", {}).get("cursors", {}).get("after")
+                if not after or not answer.get("paging", {}).get("next"):
+                    return None
+                args["after"] = after
+        return None
+
+    def _errors(self, what: str, may_have_arrived: bool):
+        return _Translate(self, what, may_have_arrived)
+
+
+class _Translate:
+    """Context manager: every facebook-sdk/requests failure -> a typed, redacted PublishError."""
+
+    def __init__(self, adapter: FacebookPage, what: str, may_have_arrived: bool):
+        self.adapter, self.what, self.may_have_arrived = adapter, what, may_have_arrived
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None or (isinstance(exc, PublishError) and not isinstance(exc, OutcomeUnknown)):
+            return False
+        import facebook
+        import requests
+
+        if isinstance(exc, OutcomeUnknown):
+            if not self.may_have_arrived:
+                raise TemporaryError(self.adapter.redact(exc.message)) from None
+            return False
+        if isinstance(exc, facebook.GraphAPIError):
+            raise self._graph_error(exc) from None
+        if isinstance(exc, requests.RequestException):
+            err = network_error(
+                exc, f"{self.what} on {self.adapter.channel.name}", self.may_have_arrived
+            )
+            raise err from None
+        if isinstance(exc, AssertionError | KeyError | ValueError):
+            # facebook-sdk raises these for answers it cannot read (e.g. no Content-Type).
+            message = f"{self.what}: unreadable answer from Facebook ({type(exc).__name__})"
+            if self.may_have_arrived:
+                raise OutcomeUnknown(message) from None
+            raise TemporaryError(message) from None
+        return False
+
+    def _graph_error(self, exc) -> PublishError:
+        channel = self.adapter.channel
+        code = exc.code
+        error = exc.result.get("error", {}) if isinstance(exc.result, dict) else {}
+        subcode = error.get("error_subcode") if isinstance(error, dict) else None
+        message = self.adapter.redact(
+            f"{exc.message} (Graph error {code}" + (f"/{subcode}" if subcode else "") + ")"
+        )
+        variable = f"{channel.prefix}_PAGE_TOKEN"
+        if code in _TEMPORARY:
+            return TemporaryError(message)
+        if code in _RATE_LIMITS:
+            return RateLimited(f"rate limited by Facebook: {message}")
+        if code == 190:
+            why = _TOKEN_SUBCODES.get(subcode, "was refused")
+            return FatalChannelError(
+                f"the Page token in {variable} {why}: renew it (docs/setup.md) — {message}"
+            )
+        if code == 10 or (isinstance(code, int) and 200 <= code <= 299):
+            return FatalChannelError(
+                f"the Page token in {variable} lacks a permission "
+                f"(pages_manage_posts, pages_read_engagement) or a role on "
+                f"Page {channel.page_id}: {message}"
+            )
+        if code == 506:
+            return DuplicateRefused(message)
+        if code is None and self.may_have_arrived:
+            return OutcomeUnknown(f"{self.what}: unreadable answer from Facebook: {message}")
+        return RejectedPost(message)
+
+
+def _check_response(response, *args, **kwargs):
+    """requests hook: facebook-sdk ignores HTTP status; judge 5xx and non-JSON answers here."""
+    if response.status_code >= 500:
+        raise TemporaryError(f"Facebook answered HTTP {response.status_code}")
+    if response.status_code == 429:
+        raise RateLimited("Facebook answered HTTP 429")
+    if "json" not in response.headers.get("content-type", ""):
+        raise OutcomeUnknown(f"Facebook answered HTTP {response.status_code} without JSON")
+    return response
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,464 @@
+"""Publish what is due now, exactly once, and record every step in the ledger.
+
+The order of every send is: write `sending` (fsynced) -> call the platform -> write the
+outcome. A process killed anywhere in between leaves `sending` as the last line, which the next
+run resolves by looking on the platform before anything is sent again. Channels are published
+concurrently and independently; the posts of one channel go out in due order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import (
+    DuplicateRefused,
+    FatalChannelError,
+    OutcomeUnknown,
+    Problem,
+    PublishError,
+    RateLimited,
+    TemporaryError,
+)
+from pipeline.ledger import FAILED, IN_DOUBT, MISSED, PUBLISHED, SENDING, Ledger, PostHistory
+from pipeline.platforms import adapter_class
+from pipeline.platforms.base import Adapter, LookupUnavailable, OutgoingPost, Published, redact
+from pipeline.prepare import Selection, prepare
+from pipeline.render import RenderedPost
+from pipeline.settings import Settings, secret_values
+
+log = logging.getLogger(__name__)
+
+#: a post may be found on the platform a little before our clock said we sent it
+LOOKUP_MARGIN = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds on retrying temporary errors within one run (per post)."""
+
+    attempts: int = 4
+    base: float = 1.0  # first backoff in seconds, doubled each time
+    cap: float = 8.0  # longest single wait
+    budget: float = 30.0  # longest total wait for one post
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        """Defaults, adjustable by CROSSPOST_RETRY_{ATTEMPTS,BASE,CAP,BUDGET} (tests, CI)."""
+        kw: dict[str, Any] = {}
+        for name, kind in (("attempts", int), ("base", float), ("cap", float), ("budget", float)):
+            value = os.environ.get(f"CROSSPOST_RETRY_{name.upper()}")
+            if value:
+                kw[name] = kind(value)
+        return cls(**kw)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one post in this run."""
+
+    key: str
+    channel: str
+    state: str  # published | failed | missed | in-doubt | would-publish | would-miss | ...
+    detail: str = ""
+
+
+@dataclass
+class RunResult:
+    """Everything one `crosspost run` did."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """1 invalid campaigns; 3 posts failed, missed or in doubt; else 0."""
+        if self.problems:
+            return 1
+        if any(o.state in (FAILED, MISSED, IN_DOUBT) for o in self.outcomes):
+            return 3
+        return 0
+
+
+def run(
+    settings: Settings,
+    selection: Selection = Selection(),
+    *,
+    dry_run: bool = False,
+    echo: Callable[..., None] = print,
+    stop: threading.Event | None = None,
+    env: dict[str, str] | None = None,
+    policy: RetryPolicy | None = None,
+) -> RunResult:
+    """Validate everything, then publish every due post of the valid campaigns."""
+    prepared = prepare(settings.root, selection)
+    result = RunResult(
+        problems=prepared.problems,
+        dry_run=dry_run,
+        invalid=sorted(set(prepared.repo.invalid) | prepared.invalid),
+    )
+    for problem in result.problems:
+        echo(str(problem), err=True)
+    if result.invalid:
+        echo(f"not publishing invalid campaign(s): {', '.join(result.invalid)}", err=True)
+    ledger = Ledger(settings.ledger)
+    now = settings.clock()
+    if dry_run:
+        result.outcomes = _dry_run(prepared.publishable(), ledger.read(), now)
+    else:
+        with ledger.locked():
+            work = _due(prepared.publishable(), ledger.read(), now)
+            result.outcomes = _publish_all(
+                work,
+                ledger,
+                settings,
+                stop or threading.Event(),
+                os.environ if env is None else env,
+                policy or RetryPolicy.from_env(),
+            )
+    for o in result.outcomes:
+        echo(f"{o.state:<14} {o.key}" + (f"  {o.detail}" if o.detail else ""))
+    if not result.outcomes:
+        echo(f"nothing due at {now.isoformat(timespec='seconds')}", err=True)
+    return result
+
+
+def _due(posts: list[RenderedPost], histories: dict[str, PostHistory], now: datetime):
+    """(post, history) pairs that need work now, grouped by channel, in due order."""
+    work: dict[str, list[tuple[RenderedPost, PostHistory]]] = {}
+    for post in posts:
+        hist = histories.get(post.key) or PostHistory(post.key)
+        if (
+            post.planned.due_at > now
+            or hist.published
+            or (hist.last == MISSED and not hist.in_doubt)
+        ):
+            continue
+        work.setdefault(post.planned.channel.name, []).append((post, hist))
+    return work
+
+
+def _dry_run(posts, histories, now) -> list[Outcome]:
+    out = []
+    for channel, items in _due(posts, histories, now).items():
+        for post, hist in items:
+            if hist.in_doubt:
+                state = "would-resolve"
+            elif post.planned.in_window(now):
+                state = "would-publish"
+            else:
+                state = "would-miss"
+            detail = post.text.replace("\n", " ")[:60]
+            out.append(Outcome(post.key, channel, state, detail))
+    return out
+
+
+def _publish_all(work, ledger, settings, stop, env, policy) -> list[Outcome]:
+    if not work:
+        return []
+    runs = [
+        ChannelRun(items, ledger, settings.root, settings.clock, stop, env, policy)
+        for items in work.values()
+    ]
+    with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="channel") as pool:
+        futures = [pool.submit(r.run) for r in runs]
+        outcomes = []
+        for future in futures:
+            outcomes.extend(future.result())
+    return outcomes
+
+
+class ChannelRun:
+    """Publishes the due posts of one channel, in order, with bounded retries."""
+
+    def __init__(self, items, ledger: Ledger, root: Path, clock, stop, env, policy: RetryPolicy):
+        self.items, self.root = items, root
+        self.channel = items[0][0].planned.channel
+        self.ledger, self.clock, self.stop, self.policy = ledger, clock, stop, policy
+        self.outcomes: list[Outcome] = []
+        self.fatal: FatalChannelError | None = None
+        self.adapter: Adapter | None = None
+        try:
+            self.adapter = adapter_class(self.channel.platform)(self.channel, env)
+        except FatalChannelError as exc:
+            self.fatal = exc
+
+    def run(self) -> list[Outcome]:
+        """Resolve this channel's in-doubt posts, then publish the due ones."""
+        try:
+            for post, hist in self.items:
+                if self.stop.is_set():
+                    log.info("stopping before %s: asked to stop", post.key)
+                    break
+                try:
+                    self._handle(post, hist)
+                except Exception as exc:  # a bug must not take the other posts down with it
+                    message = redact(f"{type(exc).__name__}: {exc}", secret_values())
+                    log.error(
+                        "%s: unexpected error: %s",
+                        post.key,
+                        message,
+                        exc_info=log.isEnabledFor(logging.DEBUG),
+                    )
+                    self._outcome(
+                        post, IN_DOUBT if hist.in_doubt else FAILED, f"internal error: {message}"
+                    )
+        finally:
+            if self.adapter:
+                self.adapter.close()
+        return self.outcomes
+
+    # --- one post -----------------------------------------------------------------------------
+
+    def _handle(self, post: RenderedPost, hist: PostHistory) -> None:
+        if hist.in_doubt and not self._resolve(post, hist):
+            return
+        if hist.published:
+            self._outcome(post, PUBLISHED, hist.first[1] or "")
+            return
+        if not post.planned.in_window(self.clock()):
+            self._miss(post, hist)
+            return
+        if self.fatal:
+            self._fail(post, hist, self.fatal, part=None)
+            return
+        self._send_parts(post, hist)
+
+    def _send_parts(self, post: RenderedPost, hist: PostHistory) -> None:
+        parts = post.parts
+        start = next((i for i in range(len(parts)) if i not in hist.parts), len(parts))
+        reply_to = hist.parts[start - 1][0] if start else None
+        if start and reply_to is None:
+            self._leave_in_doubt(
+                post,
+                hist,
+                start,
+                f"part {start} of the thread is on the platform "
+                "but its id is unknown, so the rest cannot reply to it",
+            )
+            return
+        for i in range(start, len(parts)):
+            planned = post.planned
+            out = OutgoingPost(
+                post.key,
+                parts[i],
+                image=(self._image(post) if i == 0 else None),
+                image_alt=planned.image_alt if i == 0 else None,
+                reply_to=reply_to,
+            )
+            published = self._send(post, hist, i, out)
+            if published is None:
+                return
+            reply_to = published.remote_id
+            if i + 1 < len(parts) and reply_to is None:
+                self._leave_in_doubt(
+                    post,
+                    hist,
+                    i + 1,
+                    "the platform did not say the id of the "
+                    "previous part, so the thread cannot go on",
+                )
+                return
+        self._outcome(post, PUBLISHED, hist.first[1] or "")
+
+    def _image(self, post: RenderedPost) -> Path | None:
+        return self.root / post.planned.image if post.planned.image else None
+
+    def _send(self, post, hist, part: int, out: OutgoingPost) -> Published | None:
+        """One part, retried on temporary errors; the Published, or None when it did not go."""
+        waited, attempt = 0.0, 0
+        while True:
+            if not post.planned.in_window(self.clock()):
+                self._miss(post, hist)
+                return None
+            self._record(post, hist, SENDING, part=part)
+            try:
+                published = self.adapter.publish(out)
+            except RateLimited as exc:
+                delay = _until(exc.reset_at) if exc.reset_at else self._backoff(attempt)
+                error = exc
+            except TemporaryError as exc:
+                delay, error = self._backoff(attempt), exc
+            except OutcomeUnknown as exc:
+                # The platform may have the post: never send it again without looking first.
+                self._leave_in_doubt(
+                    post,
+                    hist,
+                    part,
+                    f"{exc.message}; the next run looks for it on "
+                    f"{self.channel.name} before sending anything again",
+                )
+                return None
+            except DuplicateRefused as exc:
+                # validate guarantees unique texts, so the platform has this very post already.
+                self._record(
+                    post,
+                    hist,
+                    PUBLISHED,
+                    part=part,
+                    error=f"already on the platform ({exc.message}); its id is unknown",
+                )
+                return Published(None, None)
+            except FatalChannelError as exc:
+                self.fatal = exc
+                self._fail(post, hist, exc, part)
+                return None
+            except PublishError as exc:
+                self._fail(post, hist, exc, part)
+                return None
+            else:
+                self._record(
+                    post,
+                    hist,
+                    PUBLISHED,
+                    part=part,
+                    remote_id=published.remote_id,
+                    url=published.url,
+                )
+                return published
+            attempt += 1
+            if (
+                attempt >= self.policy.attempts
+                or delay > self.policy.cap
+                or waited + delay > self.policy.budget
+                or self.stop.is_set()
+            ):
+                retry = "in a later run" if post.planned.expires_at > self.clock() else "no more"
+                self._fail(post, hist, error, part, note=f"(retried {attempt - 1}x; retry {retry})")
+                return None
+            log.info("%s: %s; retrying in %.1f s", post.key, error.message, delay)
+            waited += delay
+            if self.stop.wait(delay):
+                self._fail(post, hist, error, part, note="(stopped while waiting to retry)")
+                return None
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.policy.base * 2**attempt, self.policy.cap)
+
+    # --- in-doubt resolution ---------------------------------------------------------------------
+
+    def _resolve(self, post: RenderedPost, hist: PostHistory) -> bool:
+        """Find out whether the part in doubt is on the platform. True: carry on with the post."""
+        part = hist.sending if hist.sending is not None else max(hist.parts, default=-1) + 1
+        if self.fatal or self.adapter is None:
+            self._outcome(post, IN_DOUBT, f"cannot look on the platform: {self.fatal}")
+            return False
+        if part >= len(post.parts):
+            self._leave_in_doubt(
+                post,
+                hist,
+                part,
+                "the post's text changed since it was sent; check the platform by hand",
+            )
+            return False
+        since = _parse_ts(hist.sending_since or hist.updated_at) - LOOKUP_MARGIN
+        try:
+            found = self.adapter.find(post.parts[part], since)
+        except LookupUnavailable as exc:
+            return self._resolve_blind(post, hist, part, str(exc))
+        except PublishError as exc:
+            self._outcome(
+                post,
+                IN_DOUBT,
+                f"could not look on the platform ({exc.message}); the next run tries again",
+            )
+            return False
+        if found:
+            self._record(
+                post,
+                hist,
+                PUBLISHED,
+                part=part,
+                remote_id=found.remote_id,
+                url=found.url,
+                error="found on the platform after an interrupted send",
+            )
+            return True
+        self._record(
+            post,
+            hist,
+            FAILED,
+            part=part,
+            error="not on the platform after an interrupted send; sending it again",
+        )
+        return True
+
+    def _resolve_blind(self, post, hist, part: int, why: str) -> bool:
+        """No way to look: a single post is re-sent, and a duplicate refusal proves it is there."""
+        if len(post.parts) > 1:
+            self._leave_in_doubt(
+                post,
+                hist,
+                part,
+                f"cannot look up posts ({why}); check whether part "
+                f'{part + 1}/{len(post.parts)} "{post.parts[part][:40]}…" is '
+                f"on {self.channel.name}, then record it with "
+                f"`crosspost resolve {post.key} --published URL` or "
+                "`--not-sent`",
+            )
+            return False
+        if not post.planned.in_window(self.clock()):
+            self._leave_in_doubt(
+                post,
+                hist,
+                part,
+                f"cannot look up posts ({why}) and the window is "
+                "closed, so it is not re-sent; check the platform by hand",
+            )
+            return False
+        # Re-sending is safe: if it went out before, the platform refuses the duplicate.
+        hist.sending = None
+        return True
+
+    # --- recording -------------------------------------------------------------------------------
+
+    def _record(
+        self, post, hist: PostHistory, state: str, part: int | None = None, **fields
+    ) -> None:
+        rec = self.ledger.append(
+            post.key, state, part=part, parts=len(post.parts), channel=self.channel.name, **fields
+        )
+        hist.apply(rec)
+
+    def _fail(self, post, hist, exc: PublishError, part: int | None, note: str = "") -> None:
+        error = f"{exc.kind}: {exc.message}" + (f" {note}" if note else "")
+        # A channel without secrets fails every run the same way: say it once in the ledger.
+        if not (hist.last == FAILED and hist.error == error and not hist.in_doubt):
+            self._record(post, hist, FAILED, part=part, error=error)
+        self._outcome(post, FAILED, error)
+
+    def _miss(self, post, hist) -> None:
+        self._record(
+            post,
+            hist,
+            MISSED,
+            error=f"its window closed at {post.planned.expires_at.isoformat(timespec='minutes')}",
+        )
+        self._outcome(post, MISSED, hist.error or "")
+
+    def _leave_in_doubt(self, post, hist, part: int, message: str) -> None:
+        if not (hist.last == IN_DOUBT and hist.error == message):
+            self._record(post, hist, IN_DOUBT, part=part, error=message)
+        self._outcome(post, IN_DOUBT, message)
+
+    def _outcome(self, post, state: str, detail: str) -> None:
+        self.outcomes.append(Outcome(post.key, self.channel.name, state, detail))
+
+
+def _until(when: datetime) -> float:
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _parse_ts(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC) - timedelta(days=1)
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
