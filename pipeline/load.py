@@ -98,8 +98,8 @@ def load(root: Path) -> Repository:
 # --- channels.yaml ------------------------------------------------------------------------------
 
 
-def _load_channels(repo: Repository) -> set[str]:
-    """Fill repo.channels; return the names of channels that have problems."""
+def _load_channels(repo: Repository) -> set[str] | None:
+    """Fill repo.channels; return the names of channels that have problems (None: all)."""
     path = repo.root / CHANNELS_FILE
     if not path.exists():
         repo.problems.append(
@@ -110,14 +110,20 @@ def _load_channels(repo: Repository) -> set[str]:
                 "file not found: every campaigns repository needs a channels.yaml (see README)",
             )
         )
-        return set()
+        return None
     doc = read_yaml(path, CHANNELS_FILE)
     if isinstance(doc, Problem):
         repo.problems.append(doc)
-        return set()
+        return None
     if not isinstance(doc.data, dict) or not doc.data:
-        repo.problems.append(doc.problem((), "channels.yaml must map channel names to settings"))
-        return set()
+        repo.problems.append(
+            doc.problem(
+                (),
+                "channels.yaml must map channel names to settings, e.g. "
+                "`facebook-en: {platform: facebook, language: en, page_id: \"123\"}`",
+            )
+        )
+        return None
     broken: set[str] = set()
     for name, entry in doc.data.items():
         problems = []
@@ -186,8 +192,13 @@ def known_language(code: str) -> bool:
 
 
 def _load_campaign(
-    doc: Document, repo: Repository, broken_channels: set[str], problems: list[Problem]
+    doc: Document, repo: Repository, broken_channels: set[str] | None, problems: list[Problem]
 ) -> LoadedCampaign | None:
+    if doc.data is None:
+        problems.append(
+            doc.problem((), "the file is empty: a campaign needs at least name, timezone, channels")
+        )
+        return None
     if not isinstance(doc.data, dict):
         problems.append(
             doc.problem(
@@ -215,7 +226,11 @@ def _load_campaign(
     zone = _zone(doc, ("timezone",), model.timezone, problems)
 
     channels = []
-    for i, name in enumerate(model.channels):
+    if broken_channels is None:  # one message here, the reasons are in channels.yaml
+        problems.append(
+            doc.problem(("channels",), f"cannot use these channels: fix {CHANNELS_FILE} first")
+        )
+    for i, name in enumerate(model.channels if broken_channels is not None else ()):
         if name in repo.channels:
             channels.append(repo.channels[name])
         elif name in broken_channels:
@@ -388,11 +403,11 @@ def _check_localised(doc, at, value: Any, languages: set[str], problems, require
             )
         )
     if required:
-        for lang in sorted(set(value) - languages):
+        # Texts for languages no channel uses yet are fine; codes CLDR does not know are typos.
+        for lang in sorted(lang for lang in set(value) - languages if not known_language(lang)):
             problems.append(
-                doc.problem(
-                    (*at, lang), f"language {lang!r} is not used by any channel of this campaign"
-                )
+                doc.problem((*at, lang), f"unknown language code {lang!r} (the campaign posts "
+                            f"in {', '.join(sorted(languages))})")
             )
 
 
@@ -458,36 +473,75 @@ _MESSAGES = {
     "dict_type": "{key!r} must be a mapping",
     "model_type": "{key!r} must be a mapping",
     "too_short": "{key!r} must not be empty",
+    "literal_error": "{key!r}: {input!r} is not one of {expected}",
 }
+#: a string that does not match its field's pattern, per field name
+_PATTERNS = {
+    "id": "{input!r} is not a valid id: use letters, digits, '-', '_' and '.' "
+    "(no '/' or spaces), starting with a letter or digit",
+    "api_base": "{input!r} is not a base URL: give the scheme and host only, "
+    "e.g. http://127.0.0.1:8081",
+    "env_prefix": "{input!r} is not a valid prefix: use letters, digits and '_', "
+    "not starting with a digit",
+}
+#: what pydantic adds to `loc` for the member of a union (`Localised = str | dict[str, str]`)
+_UNION_MEMBERS = {"str", "int", "bool"}
+
+
+def _union_member(part: Any) -> bool:
+    return isinstance(part, str) and ("[" in part or part in _UNION_MEMBERS)
 
 
 def pydantic_problems(doc: Document, exc: ValidationError, prefix: tuple = ()) -> list[Problem]:
     """Translate pydantic's errors into located problems, one per wrong key."""
-    out: dict[tuple, Problem] = {}
+    errors = []
     for err in exc.errors(include_url=False):
         # Union members add their type name to loc ("str", "dict[str,str]"); drop those parts.
-        loc = tuple(
-            p
-            for p in err["loc"]
-            if not (isinstance(p, str) and ("[" in p or p in {"str", "int", "bool"}))
-        )
+        loc = tuple(p for p in err["loc"] if not _union_member(p))
+        errors.append((loc, err))
+    locs = {loc for loc, _ in errors}
+    unknown = {loc for loc, err in errors if err["type"] == "extra_forbidden"}
+    out: dict[tuple, Problem] = {}
+    for loc, err in errors:
+        whole_union = bool(err["loc"]) and _union_member(err["loc"][-1])
+        if whole_union and any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs):
+            continue  # a deeper error in the same value (e.g. one language's text) says more
         full = (*prefix, *loc)
         key = next((p for p in reversed(loc) if isinstance(p, str)), "value")
+        kind = err["type"]
+        typos = [u[-1] for u in unknown if u[:-1] == loc[:-1] and _close(u[-1], [key])]
+        if kind == "missing" and typos:
+            continue  # reported as a misspelling on the unknown key
         hint = ""
-        if err["type"] == "extra_forbidden":
-            hint = _allowed_keys_hint(doc, full)
-        template = _MESSAGES.get(err["type"])
-        if template:
-            message = template.format(key=key, hint=hint)
+        if kind == "extra_forbidden":
+            hint = _allowed_keys_hint(doc, full, key)
+        if whole_union and kind in {"string_type", "dict_type"}:
+            message = (
+                f"{key!r} must be text, or a mapping from language to text "
+                "such as {en: ..., tr: ...}"
+            )
+        elif kind == "string_pattern_mismatch":
+            message = f"{key!r}: " + _PATTERNS.get(key, "{input!r} is not allowed here").format(
+                input=err["input"]
+            )
+        elif kind in _MESSAGES:
+            message = _MESSAGES[kind].format(
+                key=key, hint=hint, input=err.get("input"), **err.get("ctx", {})
+            )
         else:
             message = f"{key!r}: {err['msg'].removeprefix('Value error, ')}"
-            if err["type"] == "string_pattern_mismatch":
-                message = f"{key!r}: {err['input']!r} is not allowed here"
-        out.setdefault(loc[:-1] if err["type"] in {"missing"} else loc, doc.problem(full, message))
+        out.setdefault(loc[:-1] if kind == "missing" else loc, doc.problem(full, message))
     return list(out.values())
 
 
-def _allowed_keys_hint(doc: Document, loc: tuple) -> str:
+def _close(word: str, candidates: list[str]) -> list[str]:
+    """Candidates that `word` is probably a misspelling of."""
+    import difflib
+
+    return difflib.get_close_matches(word, candidates, n=1, cutoff=0.75)
+
+
+def _allowed_keys_hint(doc: Document, loc: tuple, key: str) -> str:
     from pipeline import model
 
     owner = {0: model.Campaign}.get(len(loc) - 1)
@@ -499,4 +553,7 @@ def _allowed_keys_hint(doc: Document, loc: tuple) -> str:
     if owner is None:
         return ""
     allowed = [f for f in owner.model_fields if f != "name" or owner is not model.Channel]
-    return f" (allowed: {', '.join(allowed)})"
+    if guess := _close(str(key), allowed):
+        return f": did you mean {guess[0]!r}?"
+    extra = "; data for templates goes under `vars`" if "vars" in allowed else ""
+    return f" (allowed: {', '.join(allowed)}{extra})"

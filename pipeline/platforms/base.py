@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pipeline.model import Channel
 
 #: seconds for connecting and for each read of every platform call
-DEFAULT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = float(os.environ.get("CROSSPOST_HTTP_TIMEOUT", "10"))
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,10 @@ class Adapter:
         self,
         channel: Channel,
         env: Mapping[str, str] | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ):
         self.channel = channel
-        self.timeout = timeout
+        self.timeout = timeout or DEFAULT_TIMEOUT
         self.secrets = self.read_secrets(channel, os.environ if env is None else env)
 
     @classmethod
