@@ -127,14 +127,26 @@ def cli():
     return invoke
 
 
-def crosspost(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
-              cwd: Path | None = None) -> Result:
-    """Run the real console command in a subprocess, as a user would."""
+def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a CLI subprocess: short retry waits, and `env` on top."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSPOST_")}
     full_env.update({"CROSSPOST_RETRY_BASE": "0.05", "CROSSPOST_RETRY_CAP": "0.5",
                      "CROSSPOST_RETRY_BUDGET": "3", "CROSSPOST_LOCK_TIMEOUT": "2"})
     full_env.update(env or {})
-    proc = subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], env=full_env,
+    return full_env
+
+
+def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start the real console command without waiting for it (for signals and races)."""
+    return subprocess.Popen([sys.executable, "-m", "pipeline", *map(str, args)],
+                            env=cli_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def crosspost(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
+              cwd: Path | None = None) -> Result:
+    """Run the real console command in a subprocess, as a user would."""
+    proc = subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], env=cli_env(env),
                           capture_output=True, text=True, timeout=timeout, cwd=cwd)
     return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.conftest import Repo, crosspost
+from tests.conftest import Repo, crosspost, spawn
 from tests.fakes.accounts import PAGE_EN, PAGE_TR, PAGES, X_EN
 from tests.fakes.graph import FakeGraph
 from tests.fakes.x import FakeX
@@ -29,6 +29,10 @@ class Platforms:
         """`crosspost run --root <repo> ARGS` in a subprocess."""
         return crosspost("run", "--root", self.repo.root, *args, env={**self.env, **(env or {})},
                          **kw)
+
+    def start(self, *args: str, env: dict[str, str] | None = None):
+        """`crosspost run --root <repo> ARGS` started in the background (a Popen)."""
+        return spawn("run", "--root", self.repo.root, *args, env={**self.env, **(env or {})})
 
     def cli(self, *args: str, **kw):
         """Any crosspost command against the repository, in a subprocess."""

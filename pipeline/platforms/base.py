@@ -120,7 +120,13 @@ def redact(text: str, secrets) -> str:
     for secret in secrets:
         if not secret:
             continue
-        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+        forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+        # X access tokens are "<user id>-<secret>": the user id is public, but it is also the
+        # token's prefix, so it is hidden too (e.g. in URLs that urllib3 logs at DEBUG).
+        head, dash, _ = secret.partition("-")
+        if dash and head.isdigit() and len(head) >= 8:
+            forms.add(head)
+        for form in sorted(forms, key=len, reverse=True):
             text = text.replace(form, "***")
     # Tokens in query strings that we do not know by value (e.g. from a paging URL).
     return re.sub(r"(access_token=)[^&\s'\"]+", r"\1***", text)
