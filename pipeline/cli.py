@@ -313,6 +313,26 @@ def status(as_json, fmt, **kwargs):
 
 @cli.command()
 @global_options
+@click.argument("key")
+@click.option("--published", metavar="URL|ID", help="The post is on the platform, here.")
+@click.option(
+    "--not-sent",
+    is_flag=True,
+    help="The post is not on the platform: send it again while its window is open.",
+)
+@friendly
+def resolve(key, published, not_sent):
+    """Settle a post left in doubt, after looking on the platform yourself."""
+    from pipeline.ledger import Ledger, resolve_by_hand
+
+    if bool(published) == bool(not_sent):
+        raise UsageError("say either --published URL|ID or --not-sent")
+    record = resolve_by_hand(Ledger(settings().ledger), key, published)
+    click.echo(f"{key}: recorded {record['state']} ({record['error']})")
+
+
+@cli.command()
+@global_options
 @selection_options
 @click.option(
     "--every",

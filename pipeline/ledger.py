@@ -194,3 +194,33 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def resolve_by_hand(ledger: Ledger, key: str, published: str | None) -> dict[str, Any]:
+    """Record a person's answer for a post in doubt: on the platform (id or URL), or not sent.
+
+    "Not sent" clears the doubt, so the next run sends the post again if its window is open.
+    """
+    from pipeline.errors import CrosspostError
+
+    with ledger.locked() as led:
+        hist = led.read().get(key)
+        if hist is None or not hist.in_doubt:
+            state = "unknown to the ledger" if hist is None else f"not in doubt ({hist.last})"
+            raise CrosspostError(f"{key} is {state}; only posts in doubt are resolved by hand")
+        part = hist.sending if hist.sending is not None else max(hist.parts, default=-1) + 1
+        if published is None:
+            return led.append(
+                key, FAILED, part=part, parts=hist.total, error="a person checked: it was not sent"
+            )
+        remote_id = published.rstrip("/").rsplit("/", 1)[-1]
+        url = published if "://" in published else None
+        return led.append(
+            key,
+            PUBLISHED,
+            part=part,
+            parts=hist.total,
+            remote_id=remote_id,
+            url=url,
+            error="a person checked: it is on the platform",
+        )

@@ -117,6 +117,26 @@ def test_a_thread_part_in_doubt_without_timeline_access_is_left_for_a_person(thr
     assert len(thread.tweets()) == 2, "nothing re-sent blindly"
     assert thread.states(LATER)["spring/first/announce/x-en"] == "in-doubt"
 
+    # A person looks at the account, finds part 2 and says where it is; the thread goes on.
+    part_two = thread.tweets()[1]
+    url = f"https://x.com/gamechangers_en/status/{part_two['id']}"
+    settled = thread.cli("resolve", "spring/first/announce/x-en", "--published", url)
+    assert settled.code == 0, settled.output
+
+    assert thread.run("--now", "2030-04-03T15:25:00Z").code == 0
+    tweets = thread.tweets()
+    assert len(tweets) == 3 and tweets[2]["reply_to"] == part_two["id"]
+    assert thread.states(LATER)["spring/first/announce/x-en"] == "published"
+
+
+def test_resolving_a_post_that_is_not_in_doubt_is_refused(live):
+    assert live.run("--now", ANNOUNCE_OPEN).code == 0
+
+    result = live.cli("resolve", "spring/first/announce/x-en", "--not-sent")
+
+    assert result.code == 1
+    assert "only posts in doubt are resolved by hand" in result.stderr
+
 
 def test_no_secret_appears_in_output_logs_or_ledger_even_on_errors(live, fake_graph):
     live.graph.fail_next("expired", path=f"/{PAGE_EN}/")
