@@ -57,20 +57,64 @@ def read_yaml(path: Path, shown_as: str) -> Document | Problem:
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return Problem(shown_as, 1, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return utf8_problem(raw, exc, shown_as)
     except OSError as exc:
         return Problem(shown_as, 1, 1, f"cannot read the file: {exc.strerror}")
     try:
         data = yaml.load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        what = exc.problem or exc.context or "invalid YAML"
-        if "duplicate key" in what:
-            what = what.split(" with value")[0]
+        mark, what = _yaml_error(exc)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return Problem(shown_as, line, col, f"YAML syntax: {what}")
     except YAMLError as exc:  # errors without a position (e.g. bad characters)
         return Problem(shown_as, 1, 1, f"YAML syntax: {exc}")
     return Document(shown_as, data)
+
+
+def utf8_problem(raw: bytes, exc: UnicodeDecodeError, shown_as: str) -> Problem:
+    """The problem of a file that is not UTF-8, located at its first bad byte."""
+    start = exc.start if exc.object == raw else raw.find(exc.object[exc.start : exc.end])
+    start = max(start, 0)
+    line = raw.count(b"\n", 0, start) + 1
+    before = raw[raw.rfind(b"\n", 0, start) + 1 : start]
+    col = len(before.decode("utf-8", errors="replace")) + 1
+    return Problem(
+        shown_as,
+        line,
+        col,
+        f"not UTF-8 text (byte 0x{raw[start]:02x} here): save the file as UTF-8",
+    )
+
+
+#: ruamel's context -> the brackets of an unclosed flow collection
+_BRACKETS = {"while parsing a flow sequence": "[]", "while parsing a flow mapping": "{}"}
+
+
+def _yaml_error(exc: MarkedYAMLError) -> tuple[Any, str]:
+    """Where a YAML error is and what it means, in words a campaign writer can act on."""
+    mark = exc.problem_mark or exc.context_mark
+    what = exc.problem or exc.context or "invalid YAML"
+    start = exc.context_mark
+    if "duplicate key" in what:
+        what = what.split(" with value")[0] + " (a key may appear only once in a mapping)"
+    elif "'\\t'" in what:
+        what = "a tab character: indent with spaces (YAML does not allow tabs)"
+    elif "but found '<block mapping start>'" in what:
+        what = (
+            "the indentation does not match the lines above "
+            "(the keys of one mapping must start in the same column)"
+        )
+    elif what == "mapping values are not allowed here":
+        what = "unexpected ': ' (put a value that contains ': ' in quotes)"
+    elif exc.context == "while scanning a quoted scalar" and start:
+        mark, what = start, "this quoted text is never closed (a quote is missing)"
+    elif exc.context in _BRACKETS and start:
+        opening, closing = _BRACKETS[exc.context]
+        what += (
+            f" (is a {closing!r} missing? The {opening!r} at line {start.line + 1}, "
+            f"column {start.column + 1} is not closed)"
+        )
+    return mark, what
