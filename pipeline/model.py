@@ -38,7 +38,7 @@ class Duration:
             return value
         match = _DURATION.match(str(value).strip()) if isinstance(value, str) else None
         if not match or not any(match.groups()):
-            raise ValueError(f"{value!r} is not a duration: write e.g. 15m, 2h, 1d, 1d12h or 90s")
+            raise ValueError(_duration_mistake(value))
         d, h, m, s = (int(g or 0) for g in match.groups())
         return cls(d, timedelta(hours=h, minutes=m, seconds=s))
 
@@ -46,6 +46,21 @@ class Duration:
         secs = int(self.exact.total_seconds())
         parts = [(self.days, "d"), (secs // 3600, "h"), (secs % 3600 // 60, "m"), (secs % 60, "s")]
         return "".join(f"{n}{u}" for n, u in parts if n) or "0s"
+
+
+def _duration_mistake(value: Any) -> str:
+    """What is wrong with a value that is not a duration, and how to write it."""
+    text = str(value).strip()
+    if value is None or not text:
+        return "the duration is empty: write e.g. 15m, 2h, 1d, 1d12h or 90s"
+    if text.startswith("-"):
+        return (
+            f"{value!r}: a duration cannot be negative "
+            f"(write {text[1:]}: `before` already counts back from the event)"
+        )
+    if re.fullmatch(r"(\d+[dhms])*\d+", text):
+        return f"{value!r} ends without a unit: put d, h, m or s after every number, e.g. {text}m"
+    return f"{value!r} is not a duration: write e.g. 15m, 2h, 1d, 1d12h or 90s"
 
 
 DurationField = Annotated[Duration, BeforeValidator(Duration.parse)]
