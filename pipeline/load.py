@@ -120,7 +120,7 @@ def _load_channels(repo: Repository) -> set[str] | None:
             doc.problem(
                 (),
                 "channels.yaml must map channel names to settings, e.g. "
-                "`facebook-en: {platform: facebook, language: en, page_id: \"123\"}`",
+                '`facebook-en: {platform: facebook, language: en, page_id: "123"}`',
             )
         )
         return None
@@ -157,11 +157,12 @@ def _load_channels(repo: Repository) -> set[str] | None:
 def _check_channel(doc: Document, ch: Channel) -> list[Problem]:
     out = []
     if not known_language(ch.language):
+        code = _language_code(ch.language)
+        hint = f"did you mean {code!r}?" if code else "such as en, tr, ku, ckb"
         out.append(
             doc.problem(
                 (ch.name, "language"),
-                f"unknown language code {ch.language!r} "
-                "(use a CLDR/BCP-47 code such as en, tr, ku, ckb)",
+                f"unknown language code {ch.language!r} (use a CLDR/BCP-47 code: {hint})",
             )
         )
     if ch.platform == "facebook" and not ch.page_id:
@@ -186,6 +187,14 @@ def known_language(code: str) -> bool:
     except (UnknownLocaleError, ValueError, TypeError):
         return False
     return True
+
+
+def _language_code(name: str) -> str | None:
+    """The code of a language written by its English name ('Turkish' -> 'tr'), if any."""
+    from babel import Locale
+
+    names = Locale("en").languages
+    return next((code for code, n in names.items() if n.lower() == name.strip().lower()), None)
 
 
 # --- campaigns/*.yaml ---------------------------------------------------------------------------
@@ -244,8 +253,9 @@ def _load_campaign(
                     ("channels", i), f"unknown channel {name!r} (channels.yaml has: {known})"
                 )
             )
-    if len(set(model.channels)) != len(model.channels):
-        problems.append(doc.problem(("channels",), "a channel is listed twice"))
+    for i, name in enumerate(model.channels):
+        if name in model.channels[:i]:
+            problems.append(doc.problem(("channels", i), f"channel {name!r} is listed twice"))
     languages = {c.language for c in channels}
 
     _unique_ids(doc, ("moments",), [m.id for m in model.moments], "moment", problems)
@@ -298,7 +308,8 @@ def _check_event(doc, repo, i, event: Event, model: Campaign, zone, languages, p
                     doc.problem(
                         at,
                         f"moment {moment.id!r} attaches the event's "
-                        f"image, but event {event.id!r} has no image",
+                        f"image, but event {event.id!r} has no image: give the event "
+                        "`image` and `image_alt`, or drop `image: true` from the moment",
                     )
                 )
     if event.starts is None:
@@ -332,13 +343,13 @@ def _zone(doc, at, name, problems) -> ZoneInfo | None:
             raise ValueError
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        problems.append(
-            doc.problem(
-                at,
-                f"unknown time zone {name!r} (use an IANA name such as "
-                "Europe/London or Europe/Istanbul)",
+        hint = "use an IANA name such as Europe/London or Europe/Istanbul"
+        if isinstance(name, str) and re.fullmatch(r"(GMT|UTC)\s*[+-]\s*\d{1,2}(:?\d\d)?", name):
+            hint = (
+                "a fixed offset is not a zone: use the IANA name of a place, such as "
+                "Europe/Paris, so that daylight saving time is right"
             )
-        )
+        problems.append(doc.problem(at, f"unknown time zone {name!r} ({hint})"))
         return None
 
 
@@ -348,6 +359,11 @@ def parse_time(text: str, zone: ZoneInfo) -> datetime:
     Raises ValueError for text that is not a time, and for a wall-clock time that does not
     exist (DST gap) or exists twice (DST overlap) in `zone`: those need an explicit offset.
     """
+    if re.fullmatch(r"\d{4}-\d\d-\d\d", text.strip()):
+        raise ValueError(
+            f"{text!r} has no time of day: write e.g. {text.strip()}T16:00 "
+            f"(in the campaign's zone) or {text.strip()}T16:00+01:00"
+        )
     if not re.fullmatch(
         r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?", text.strip()
     ):
@@ -355,7 +371,10 @@ def parse_time(text: str, zone: ZoneInfo) -> datetime:
             f"{text!r} is not a date and time: write e.g. 2022-10-08T16:00 "
             "(in the campaign's zone) or 2022-10-08T16:00+01:00"
         )
-    value = datetime.fromisoformat(text.strip())
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError as exc:  # e.g. 2030-02-30 or 25:00
+        raise ValueError(f"{text!r} is not a real date and time ({exc})") from None
     if value.tzinfo is not None:
         return value.astimezone(UTC)
     first, second = value.replace(tzinfo=zone, fold=0), value.replace(tzinfo=zone, fold=1)
@@ -406,8 +425,11 @@ def _check_localised(doc, at, value: Any, languages: set[str], problems, require
         # Texts for languages no channel uses yet are fine; codes CLDR does not know are typos.
         for lang in sorted(lang for lang in set(value) - languages if not known_language(lang)):
             problems.append(
-                doc.problem((*at, lang), f"unknown language code {lang!r} (the campaign posts "
-                            f"in {', '.join(sorted(languages))})")
+                doc.problem(
+                    (*at, lang),
+                    f"unknown language code {lang!r} (the campaign posts "
+                    f"in {', '.join(sorted(languages))})",
+                )
             )
 
 
@@ -446,14 +468,23 @@ def _check_template(doc, repo: Repository, at, template: str, channels, problems
         )
         return
     folder = repo.root / TEMPLATES_DIR / template
+    if not folder.is_dir():  # one message for the misspelt name, not one per channel
+        known = sorted(p.name for p in folder.parent.glob("*") if p.is_dir())
+        guess = _close(template, known)
+        hint = (
+            f"did you mean {guess[0]!r}?" if guess else f"templates: {', '.join(known) or 'none'}"
+        )
+        problems.append(
+            doc.problem(
+                at, f"unknown template {template!r}: no folder {TEMPLATES_DIR}/{template} ({hint})"
+            )
+        )
+        return
     for ch in channels:
         names = template_names(template, ch.language, ch.platform)
         if not any((repo.root / TEMPLATES_DIR / n).is_file() for n in names):
             what = " or ".join(f"{TEMPLATES_DIR}/{n}" for n in names)
-            hint = "" if folder.is_dir() else f" (there is no folder {TEMPLATES_DIR}/{template})"
-            problems.append(
-                doc.problem(at, f"missing template for channel {ch.name}: {what}{hint}")
-            )
+            problems.append(doc.problem(at, f"missing template for channel {ch.name}: {what}"))
 
 
 def template_names(template: str, language: str, platform: str) -> list[str]:
