@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +27,7 @@ from pipeline.errors import Problem
 from pipeline.load import TEMPLATES_DIR, template_names
 from pipeline.model import localise
 from pipeline.plan import PlannedPost
+from pipeline.source import utf8_problem
 
 
 @dataclass
@@ -47,6 +48,29 @@ class RenderedPost:
         return self.planned.key
 
 
+class _Undefined(StrictUndefined):
+    """StrictUndefined whose message says what *is* defined where a name was looked up."""
+
+    @property
+    def _undefined_message(self) -> str:
+        if self._undefined_hint:  # the sandbox refusing an attribute
+            return f"{self._undefined_hint.rstrip('.')} (templates run in a sandbox)"
+        obj, name = self._undefined_obj, self._undefined_name
+        if isinstance(obj, SimpleNamespace):
+            obj = vars(obj)
+        if isinstance(obj, dict):
+            known = ", ".join(sorted(map(str, obj))) or "nothing"
+            return (
+                f"{name!r} is undefined (here there is: {known}); data for templates "
+                "goes under `vars` in the campaign or the event"
+            )
+        return super()._undefined_message
+
+
+#: filters crosspost adds to Jinja's built-in ones
+FILTERS = ("datetime", "date", "time", "timerange", "utm")
+
+
 class Renderer:
     """Renders posts of one repository; compiled templates are cached across posts."""
 
@@ -54,7 +78,7 @@ class Renderer:
         self.root = root
         self.env = SandboxedEnvironment(
             loader=FileSystemLoader(str(root / TEMPLATES_DIR)),
-            undefined=StrictUndefined,
+            undefined=_Undefined,
             autoescape=False,
             keep_trailing_newline=False,
             auto_reload=False,
@@ -73,6 +97,9 @@ class Renderer:
             text = template.render(context(post)).strip()
         except TemplateSyntaxError as exc:
             where = f"{TEMPLATES_DIR}/{exc.name}" if exc.name else shown
+            message = exc.message or "invalid template"
+            if message.startswith("No filter named"):
+                message += f" (crosspost adds {', '.join(FILTERS)} to Jinja's built-in filters)"
             return RenderedPost(
                 post,
                 "",
@@ -82,17 +109,26 @@ class Renderer:
                         where,
                         exc.lineno or 1,
                         1,
-                        f"template syntax: {exc.message} (rendering {post.key})",
+                        f"template syntax: {message} (rendering {post.key})",
                     )
                 ],
             )
-        except TemplateNotFound:
+        except TemplateNotFound as exc:
+            if exc.name in names:  # the post's own template (load checks it exists)
+                message = "template not found"
+            else:  # `{% include %}`, `{% import %}` or `{% extends %}` of a missing file
+                message = f"{TEMPLATES_DIR}/{exc.name} not found (names are relative to templates/)"
             return RenderedPost(
                 post,
                 "",
                 shown,
-                [Problem(shown, 1, 1, f"template not found (rendering {post.key})")],
+                [Problem(shown, _template_line(exc), 1, f"{message} (rendering {post.key})")],
             )
+        except UnicodeDecodeError as exc:
+            where = _failing_file(exc) or shown
+            problem = utf8_problem((self.root / where).read_bytes(), exc, where)
+            message = f"{problem.message} (rendering {post.key})"
+            return RenderedPost(post, "", where, [replace(problem, message=message)])
         except (
             TemplateError,
             ValueError,
@@ -113,6 +149,16 @@ class Renderer:
                 Problem(shown, 1, 1, f"the template renders an empty post (rendering {post.key})")
             )
         return RenderedPost(post, text, shown, problems)
+
+
+def _failing_file(exc: BaseException) -> str | None:
+    """The template file (relative to the root) whose reading raised `exc`, if known."""
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_locals.get("filename")
+        if isinstance(filename, str) and filename.endswith(".j2"):
+            path = Path(filename)
+            return f"{TEMPLATES_DIR}/{path.parent.name}/{path.name}"
+    return None
 
 
 def _template_line(exc: BaseException) -> int:
@@ -166,7 +212,13 @@ def _locale(language: str):
 
 @lru_cache(maxsize=256)
 def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+    try:
+        return ZoneInfo(name)
+    except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError(
+            f"unknown time zone {name!r} given as tz= (use an IANA name such as "
+            "Europe/London or Europe/Istanbul)"
+        ) from None
 
 
 def _setting(ctx, tz: str | None) -> tuple[Any, ZoneInfo]:
