@@ -66,34 +66,31 @@ def _check_one(post: RenderedPost, root: Path) -> RenderedPost:
 
 
 def _check_image(post: RenderedPost, path: Path, adapter) -> list[Problem]:
+    image, platform = post.planned.image, post.planned.platform
     try:
         mime, size = image_type(path), path.stat().st_size
     except OSError as exc:
-        return [_problem(post, f"cannot read image {post.planned.image}: {exc.strerror}")]
+        return [_image_problem(post, f"cannot read image {image}: {exc.strerror}")]
     accepted = adapter.image_types
+    if mime is None:  # the same for every platform: one message, not one per post
+        return [_image_problem(post, f"{image} is not a GIF, JPEG, PNG or WebP image")]
     if mime not in accepted:
         kinds = ", ".join(sorted(m.removeprefix("image/") for m in accepted))
         return [
-            _problem(
-                post,
-                f"image {post.planned.image} is not a {kinds} image "
-                f"that {post.planned.platform} accepts",
+            _image_problem(
+                post, f"{platform} does not take {mime} images like {image} (it takes {kinds})"
             )
         ]
     if size > accepted[mime]:
         return [
-            _problem(
+            _image_problem(
                 post,
-                f"image {post.planned.image} is {size / 1e6:.1f} MB, over the "
-                f"{post.planned.platform} limit of {accepted[mime] / 1e6:.0f} MB",
+                f"image {image} is {size / 1e6:.1f} MB, over the {platform} limit of "
+                f"{accepted[mime] / 1e6:.0f} MB: make it smaller",
             )
         ]
     if not (post.planned.image_alt or "").strip():
-        return [
-            _problem(
-                post, f"image {post.planned.image} has no alt text in {post.planned.language!r}"
-            )
-        ]
+        return [_image_problem(post, f"image {image} has no alt text in {post.planned.language!r}")]
     return []
 
 
@@ -112,6 +109,19 @@ def _flag_duplicates(posts: list[RenderedPost]) -> None:
                     )
                 )
                 break
+
+
+def _image_problem(post: RenderedPost, message: str) -> Problem:
+    """A problem of a post's image, located at the `image` key that names it."""
+    planned = post.planned
+    model = planned.campaign.model
+    if planned.event is not None:
+        index = next(i for i, e in enumerate(model.events) if e.id == planned.event.id)
+        at: tuple = ("events", index, "image")
+    else:
+        index = next(i for i, p in enumerate(model.posts) if p.id == planned.moment)
+        at = ("posts", index, "image")
+    return planned.campaign.doc.problem(at, message)
 
 
 def _problem(post: RenderedPost, message: str) -> Problem:
