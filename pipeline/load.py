@@ -361,7 +361,7 @@ def parse_time(text: str, zone: ZoneInfo) -> datetime:
     """
     if re.fullmatch(r"\d{4}-\d\d-\d\d", text.strip()):
         raise ValueError(
-            f"{text!r} has no time of day: write e.g. {text.strip()}T16:00 "
+            f"{text!r} is not a date and time (no time of day): write e.g. {text.strip()}T16:00 "
             f"(in the campaign's zone) or {text.strip()}T16:00+01:00"
         )
     if not re.fullmatch(
