@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -286,7 +288,10 @@ def run(dry_run, summary, **kwargs):
     from pipeline.publish import run as run_once
 
     s = settings()
-    outcome = run_once(s, _selection(kwargs), dry_run=dry_run, echo=click.echo)
+    stop = threading.Event()
+    # SIGTERM (a CI timeout, a service manager) finishes the post in flight and records it.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    outcome = run_once(s, _selection(kwargs), dry_run=dry_run, echo=click.echo, stop=stop)
     if summary:
         from pipeline.status import run_markdown
 

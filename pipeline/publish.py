@@ -112,8 +112,17 @@ def run(
         echo(f"not publishing invalid campaign(s): {', '.join(result.invalid)}", err=True)
     ledger = Ledger(settings.ledger)
     now = settings.clock()
+    printing = threading.Lock()
+
+    def report(o: Outcome) -> None:
+        # Each outcome is printed as it happens: a run with retries can take a while.
+        with printing:
+            echo(f"{o.state:<14} {o.key}" + (f"  {o.detail}" if o.detail else ""))
+
     if dry_run:
         result.outcomes = _dry_run(prepared.publishable(), ledger.read(), now)
+        for outcome in result.outcomes:
+            report(outcome)
     else:
         with ledger.locked():
             work = _due(prepared.publishable(), ledger.read(), now)
@@ -124,9 +133,8 @@ def run(
                 stop or threading.Event(),
                 os.environ if env is None else env,
                 policy or RetryPolicy.from_env(),
+                report,
             )
-    for o in result.outcomes:
-        echo(f"{o.state:<14} {o.key}" + (f"  {o.detail}" if o.detail else ""))
     if not result.outcomes:
         echo(f"nothing due at {now.isoformat(timespec='seconds')}", err=True)
     return result
@@ -162,11 +170,11 @@ def _dry_run(posts, histories, now) -> list[Outcome]:
     return out
 
 
-def _publish_all(work, ledger, settings, stop, env, policy) -> list[Outcome]:
+def _publish_all(work, ledger, settings, stop, env, policy, report) -> list[Outcome]:
     if not work:
         return []
     runs = [
-        ChannelRun(items, ledger, settings.root, settings.clock, stop, env, policy)
+        ChannelRun(items, ledger, settings.root, settings.clock, stop, env, policy, report)
         for items in work.values()
     ]
     with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="channel") as pool:
@@ -180,8 +188,18 @@ def _publish_all(work, ledger, settings, stop, env, policy) -> list[Outcome]:
 class ChannelRun:
     """Publishes the due posts of one channel, in order, with bounded retries."""
 
-    def __init__(self, items, ledger: Ledger, root: Path, clock, stop, env, policy: RetryPolicy):
-        self.items, self.root = items, root
+    def __init__(
+        self,
+        items,
+        ledger: Ledger,
+        root: Path,
+        clock,
+        stop,
+        env,
+        policy: RetryPolicy,
+        report: Callable[[Outcome], None] = lambda o: None,
+    ):
+        self.items, self.root, self.report = items, root, report
         self.channel = items[0][0].planned.channel
         self.ledger, self.clock, self.stop, self.policy = ledger, clock, stop, policy
         self.outcomes: list[Outcome] = []
@@ -360,7 +378,9 @@ class ChannelRun:
                 "the post's text changed since it was sent; check the platform by hand",
             )
             return False
-        since = _parse_ts(hist.sending_since or hist.updated_at) - LOOKUP_MARGIN
+        # It cannot have gone out before it was due, nor before the send we doubt was started.
+        sent = _parse_ts(hist.sending_since or hist.updated_at)
+        since = min(post.planned.due_at, sent) - LOOKUP_MARGIN
         try:
             found = self.adapter.find(post.parts[part], since)
         except LookupUnavailable as exc:
@@ -451,7 +471,9 @@ class ChannelRun:
         self._outcome(post, IN_DOUBT, message)
 
     def _outcome(self, post, state: str, detail: str) -> None:
-        self.outcomes.append(Outcome(post.key, self.channel.name, state, detail))
+        outcome = Outcome(post.key, self.channel.name, state, detail)
+        self.outcomes.append(outcome)
+        self.report(outcome)
 
 
 def _until(when: datetime) -> float:
