@@ -83,7 +83,6 @@ def plan(repo: Repository) -> Plan:
 def plan_campaign(campaign: LoadedCampaign) -> list[PlannedPost]:
     """The planned posts of one campaign (cancelled events' posts marked as such)."""
     model, out = campaign.model, []
-    languages = campaign.languages
     for event in model.events:
         if event.id not in campaign.event_times:
             continue
@@ -93,49 +92,59 @@ def plan_campaign(campaign: LoadedCampaign) -> list[PlannedPost]:
             expires = (
                 shift_forward(due, moment.expires, campaign.zone) if moment.expires else starts
             )
-            for channel in campaign.channels:
-                out.append(
-                    PlannedPost(
-                        key=f"{campaign.id}/{event.id}/{moment.id}/{channel.name}",
-                        campaign=campaign,
-                        event=event,
-                        moment=moment.id,
-                        channel=channel,
-                        template=moment.template,
-                        due_at=due,
-                        expires_at=expires,
-                        image=event.image if moment.image else None,
-                        image_alt=(
-                            localise(event.image_alt, channel.language, languages)
-                            if moment.image
-                            else None
-                        ),
-                        cancelled=event.cancelled,
-                    )
-                )
+            image = (event.image, event.image_alt) if moment.image else (None, None)
+            out += _per_channel(
+                campaign,
+                f"{event.id}/{moment.id}",
+                event,
+                moment.id,
+                moment.template,
+                due,
+                expires,
+                *image,
+                event.cancelled,
+            )
     for post in model.posts:
         due = campaign.post_times[post.id]
         expires = (
             shift_forward(due, post.expires, campaign.zone)
             if post.expires
-            else (due + ONE_OFF_WINDOW)
+            else due + ONE_OFF_WINDOW
         )
-        for channel in campaign.channels:
-            out.append(
-                PlannedPost(
-                    key=f"{campaign.id}/{post.id}/{channel.name}",
-                    campaign=campaign,
-                    event=None,
-                    moment=post.id,
-                    channel=channel,
-                    template=post.template,
-                    due_at=due,
-                    expires_at=expires,
-                    image=post.image,
-                    image_alt=localise(post.image_alt, channel.language, languages),
-                )
-            )
+        out += _per_channel(
+            campaign,
+            post.id,
+            None,
+            post.id,
+            post.template,
+            due,
+            expires,
+            post.image,
+            post.image_alt,
+        )
     return out
+
+
+def _per_channel(
+    campaign, path, event, moment, template, due, expires, image, image_alt, cancelled=False
+) -> list[PlannedPost]:
+    """The same post on each of the campaign's channels, in the channel's language."""
+    return [
+        PlannedPost(
+            key=f"{campaign.id}/{path}/{channel.name}",
+            campaign=campaign,
+            event=event,
+            moment=moment,
+            channel=channel,
+            template=template,
+            due_at=due,
+            expires_at=expires,
+            image=image,
+            image_alt=localise(image_alt, channel.language, campaign.languages) if image else None,
+            cancelled=cancelled,
+        )
+        for channel in campaign.channels
+    ]
 
 
 def shift_back(instant: datetime, duration: Duration, zone: ZoneInfo) -> datetime:
