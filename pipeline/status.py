@@ -157,28 +157,31 @@ _COLOURS = {
 
 
 def status_table(rows: list[PostState], console) -> None:
-    """Rows as a Rich table per campaign and channel, with a count of each state."""
+    """Rows as one Rich table per campaign and channel, then a count of each state."""
     from collections import Counter
+    from itertools import groupby
 
     from rich.table import Table
     from rich.text import Text
 
     from pipeline.report import iso
 
-    table = Table(title="crosspost status", show_lines=False)
-    for name in ("campaign", "channel", "due (UTC)", "post", "state", "url / error"):
-        table.add_column(name, overflow="fold")
-    for r in rows:
-        short = r.key.removeprefix(r.campaign + "/").removesuffix("/" + r.channel)
-        table.add_row(
-            r.campaign,
-            r.channel,
-            iso(r.due_at) or "",
-            short,
-            Text(r.state, style=_COLOURS.get(r.state, "")),
-            r.url or r.error or "",
-        )
-    console.print(table)
+    ordered = sorted(rows, key=lambda r: (r.campaign, r.channel))
+    for (campaign, channel), group in groupby(ordered, key=lambda r: (r.campaign, r.channel)):
+        table = Table(title=f"{campaign} · {channel}", title_justify="left", expand=True)
+        table.add_column("due (UTC)", no_wrap=True)
+        table.add_column("post", no_wrap=True)
+        table.add_column("state", no_wrap=True)
+        table.add_column("url / error", overflow="fold", ratio=1)
+        for r in group:
+            short = r.key.removeprefix(r.campaign + "/").removesuffix("/" + r.channel)
+            table.add_row(
+                (iso(r.due_at) or "")[:16],
+                short,
+                Text(r.state, style=_COLOURS.get(r.state, "")),
+                r.url or r.error or "",
+            )
+        console.print(table)
     counts = Counter(r.state for r in rows)
     console.print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no posts")
 
