@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
 Id = Annotated[
     str,
@@ -67,7 +67,7 @@ DurationField = Annotated[Duration, BeforeValidator(Duration.parse)]
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors; values are not silently coerced across types."""
+    """Base: unknown keys are errors; true/false must be written as YAML booleans."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -79,7 +79,7 @@ class Channel(Strict):
     platform: Literal["facebook", "x"]
     language: str
     page_id: str | None = None
-    thread: bool = False
+    thread: StrictBool = False
     api_base: str | None = Field(default=None, pattern=r"^https?://[^/\s]+/?$")
     env_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -95,7 +95,7 @@ class Moment(Strict):
     id: Id
     before: DurationField
     template: str
-    image: bool = False
+    image: StrictBool = False
     expires: DurationField | None = None
 
 
@@ -121,7 +121,7 @@ class Event(Strict):
     image: str | None = None
     image_alt: Localised | None = None
     vars: dict[str, Any] = {}
-    cancelled: bool = False
+    cancelled: StrictBool = False
 
 
 class Campaign(Strict):
