@@ -33,7 +33,7 @@ from pipeline.check import image_type
 from pipeline.model import localise
 from pipeline.prepare import Prepared
 from pipeline.render import RenderedPost
-from pipeline.report import _group_key, iso
+from pipeline.report import group_key, iso
 
 # --- colours ------------------------------------------------------------------------------------
 
@@ -561,7 +561,7 @@ def _event_header(post: RenderedPost) -> str:
 
 def preview_html(prepared: Prepared) -> str:
     """The whole preview as one self-contained HTML document."""
-    posts = sorted(prepared.posts, key=lambda p: (_group_key(p), p.planned.due_at, p.key))
+    posts = sorted(prepared.posts, key=lambda p: (group_key(p), p.planned.due_at, p.key))
     languages = sorted({p.planned.language for p in posts})
     channels = sorted({p.planned.channel.name for p in posts})
     lang_ix = {lang: i for i, lang in enumerate(languages)}
@@ -587,7 +587,7 @@ def preview_html(prepared: Prepared) -> str:
         else:
             body.append(f"<h2>{escape(cid)}</h2>")
         mine = [p for p in posts if p.planned.campaign.id == cid]
-        for _, group in groupby(mine, key=_group_key):
+        for _, group in groupby(mine, key=group_key):
             group = list(group)
             body.append(f'<section class="group">{_event_header(group[0])}<div class="cards">')
             body.extend(

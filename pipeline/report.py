@@ -26,12 +26,12 @@ def local(dt: datetime, zone) -> str:
     return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _group_label(post: PlannedPost) -> str:
+def group_label(post: PlannedPost) -> str:
     what = f"event {post.event.id}" if post.event else "one-off posts"
     return f"{post.campaign.id} · {what}"
 
 
-def _group_key(post: RenderedPost):
+def group_key(post: RenderedPost):
     p = post.planned
     first = p.campaign.event_times[p.event.id][0] if p.event else p.due_at
     return (p.campaign.id, first, p.event.id if p.event else "")
@@ -77,10 +77,10 @@ def post_json(post: RenderedPost) -> dict[str, Any]:
 
 def preview_text(prepared: Prepared, console: Console) -> None:
     """Every post as a panel, grouped by campaign and event, in time order."""
-    posts = sorted(prepared.posts, key=lambda p: (_group_key(p), p.planned.due_at, p.key))
-    for _, group in groupby(posts, key=_group_key):
+    posts = sorted(prepared.posts, key=lambda p: (group_key(p), p.planned.due_at, p.key))
+    for _, group in groupby(posts, key=group_key):
         group = list(group)
-        console.rule(Text(_group_label(group[0].planned), style="bold"))
+        console.rule(Text(group_label(group[0].planned), style="bold"))
         for post in group:
             console.print(_panel(post))
     for u in prepared.unscheduled:
@@ -125,10 +125,10 @@ def _panel(post: RenderedPost) -> Panel:
 def preview_markdown(prepared: Prepared) -> str:
     """Every post as Markdown, grouped by campaign and event (for GitHub)."""
     lines = []
-    posts = sorted(prepared.posts, key=lambda p: (_group_key(p), p.planned.due_at, p.key))
-    for _, group in groupby(posts, key=_group_key):
+    posts = sorted(prepared.posts, key=lambda p: (group_key(p), p.planned.due_at, p.key))
+    for _, group in groupby(posts, key=group_key):
         group = list(group)
-        lines.append(f"### {_group_label(group[0].planned)}\n")
+        lines.append(f"### {group_label(group[0].planned)}\n")
         for post in group:
             lines.extend(post_markdown(post))
     for u in prepared.unscheduled:

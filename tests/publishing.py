@@ -65,7 +65,7 @@ def wire(repo: Repo, graph: FakeGraph, x: FakeX, thread: bool = True) -> Platfor
         "FACEBOOK_EN_PAGE_TOKEN": PAGES[PAGE_EN][0],
         "FACEBOOK_TR_PAGE_TOKEN": PAGES[PAGE_TR][0],
         **x.env("X_EN"),
-        "CROSSPOST_HTTP_TIMEOUT": "2",
+        "CROSSPOST_HTTP_TIMEOUT": "5",
     }
     return Platforms(repo, graph, x, env)
 

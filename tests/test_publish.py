@@ -171,7 +171,7 @@ def test_x_without_timeline_access_proves_an_in_doubt_post_by_the_duplicate_refu
 
 
 def test_x_in_doubt_post_found_on_the_timeline_despite_t_co_links(live):
-    live.x.fail_next("slow", seconds=4)  # answers after our 2 s timeout, post accepted
+    live.x.fail_next("slow", seconds=7)  # answers after our 5 s timeout, post accepted
 
     assert live.run("--now", ANNOUNCE_OPEN).code == 3
 
