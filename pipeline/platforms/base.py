@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pipeline.errors import FatalChannelError
+from pipeline.errors import FatalChannelError, OutcomeUnknown, PublishError, TemporaryError
 
 if TYPE_CHECKING:
     import requests
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: seconds for connecting and for each read of every platform call
 DEFAULT_TIMEOUT = float(os.environ.get("CROSSPOST_HTTP_TIMEOUT", "10"))
+#: pages of recent posts `find` reads at most before saying it cannot tell
+FIND_PAGES = 3
 
 
 @dataclass(frozen=True)
@@ -84,15 +86,14 @@ class Adapter:
     @classmethod
     def read_secrets(cls, channel: Channel, env: Mapping[str, str]) -> dict[str, str]:
         """The channel's secrets from `env`; a missing one is fatal for the channel."""
-        missing = [v for v in cls.secret_variables(channel) if not env.get(v)]
+        # Secrets pasted into CI settings often end with a newline: it is never part of a token.
+        values = {var: (env.get(var) or "").strip() for var in cls.secret_variables(channel)}
+        missing = [var for var, value in values.items() if not value]
         if missing:
             raise FatalChannelError(
                 f"channel {channel.name}: set the environment variable(s) {', '.join(missing)}"
             )
-        return {
-            name: env[var]
-            for name, var in zip(cls.secret_names, cls.secret_variables(channel), strict=True)
-        }
+        return dict(zip(cls.secret_names, values.values(), strict=True))
 
     def redact(self, text: str) -> str:
         """`text` with every secret of this channel replaced by `***`."""
@@ -112,12 +113,55 @@ class Adapter:
     def close(self) -> None:
         """Release connections."""
 
+    # --- errors: one place for every adapter ----------------------------------------------------
+
+    def call(self, what: str, may_have_arrived: bool, function, /, *args, **kwargs) -> Any:
+        """`function(*args, **kwargs)`, every failure raised as a typed error without secrets.
+
+        `may_have_arrived`: a failure after sending may leave a post online (publishing), so it
+        is `OutcomeUnknown` rather than `TemporaryError`. The error is raised outside the
+        `except` block with its chain cut: the SDKs' and requests' exceptions quote URLs, and
+        Graph URLs carry the token. Exceptions nobody recognises (bugs) propagate as they are.
+        """
+        try:
+            return function(*args, **kwargs)
+        except Exception as exc:
+            error = self._typed(exc, what, may_have_arrived)
+            if error is None:
+                raise
+        error.__cause__ = error.__context__ = None
+        raise error
+
+    def translate(self, exc: Exception, what: str, may_have_arrived: bool) -> Exception | None:
+        """The typed error for an exception of the platform's SDK; None when not one of them."""
+        return None
+
+    def _typed(self, exc: Exception, what: str, may_have_arrived: bool) -> Exception | None:
+        if isinstance(exc, OutcomeUnknown) and not may_have_arrived:
+            error = TemporaryError(exc.message)  # nothing was being published
+        elif isinstance(exc, PublishError | LookupUnavailable):
+            error = exc
+        else:
+            error = self.translate(exc, what, may_have_arrived)
+            network = _requests_error(exc) if error is None else None
+            if network is not None:
+                error = network_error(network, f"{what} on {self.channel.name}", may_have_arrived)
+            if error is None:
+                return None
+        if isinstance(error, PublishError):
+            error.message = self.redact(error.message)
+            error.args = (error.message, *error.args[1:])
+        else:
+            error.args = tuple(self.redact(str(a)) for a in error.args)
+        return error
+
 
 def redact(text: str, secrets) -> str:
     """Replace every secret (and its URL-encoded form) in `text` with `***`."""
     from urllib.parse import quote, quote_plus
 
     for secret in secrets:
+        secret = (secret or "").strip()
         if not secret:
             continue
         forms = {secret, quote(secret, safe=""), quote_plus(secret)}
@@ -164,7 +208,7 @@ def http_session(api_base: str | None, hosts: list[str], timeout: float) -> requ
     return session
 
 
-def network_error(exc: Exception, what: str, may_have_arrived: bool) -> Exception:
+def network_error(exc: Exception, what: str, may_have_arrived: bool) -> PublishError:
     """Translate a requests/urllib3 failure into the error that says what to do about it.
 
     A failure to connect means nothing reached the platform: retry. A timeout or a dropped
@@ -174,16 +218,36 @@ def network_error(exc: Exception, what: str, may_have_arrived: bool) -> Exceptio
     """
     import requests
 
-    from pipeline.errors import OutcomeUnknown, TemporaryError
-
     if isinstance(exc, requests.ConnectTimeout):
         return TemporaryError(f"{what}: timed out connecting")
+    if isinstance(exc, requests.exceptions.InvalidJSONError):
+        return unreadable_answer(what, type(exc).__name__, may_have_arrived)
     if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ReadTimeout):
         reason = getattr(exc.args[0], "reason", None) if exc.args else None
         text = type(reason).__name__ if reason is not None else ""
-        if "NewConnection" in text or "ConnectTimeout" in text or "NameResolution" in text:
-            return TemporaryError(f"{what}: could not connect")
+        if any(k in text for k in ("NewConnection", "ConnectTimeout", "NameResolution")):
+            return TemporaryError(f"{what}: could not connect ({text})")
     if not may_have_arrived:
         return TemporaryError(f"{what}: the connection failed ({type(exc).__name__})")
     kind = "no answer in time" if isinstance(exc, requests.Timeout) else "the connection dropped"
     return OutcomeUnknown(f"{what}: {kind} after the request was sent; the post may be online")
+
+
+def unreadable_answer(what: str, detail: str, may_have_arrived: bool) -> PublishError:
+    """An answer the SDK could not read: the platform may well have acted on the request."""
+    message = f"{what}: unreadable answer from the platform ({detail})"
+    if may_have_arrived:
+        return OutcomeUnknown(message + "; the post may be online")
+    return TemporaryError(message)
+
+
+def _requests_error(exc: BaseException) -> Exception | None:
+    """The requests exception `exc` is or wraps (tweepy.API re-raises them as its own)."""
+    import requests
+
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None or isinstance(seen, requests.RequestException):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -2,8 +2,8 @@
 
 facebook-sdk never checks the HTTP status, puts the token in query strings of GETs and passes no
 timeout unless told: the session from `http_session` adds the timeout and the `api_base`
-redirection, a response hook turns 5xx and non-JSON answers into typed errors, and every message
-is redacted before it leaves this module.
+redirection, a response hook turns 5xx and non-JSON answers into typed errors, and
+`Adapter.call` types and redacts everything else.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from typing import ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 from pipeline.errors import (
     DuplicateRefused,
@@ -21,7 +22,15 @@ from pipeline.errors import (
     RejectedPost,
     TemporaryError,
 )
-from pipeline.platforms.base import Adapter, OutgoingPost, Published, http_session, network_error
+from pipeline.platforms.base import (
+    FIND_PAGES,
+    Adapter,
+    LookupUnavailable,
+    OutgoingPost,
+    Published,
+    http_session,
+    unreadable_answer,
+)
 
 GRAPH_HOST = "https://graph.facebook.com"
 #: the Graph API version called; facebook-sdk itself only knows 2.8-3.1
@@ -59,85 +68,58 @@ class FacebookPage(Adapter):
 
     def publish(self, post: OutgoingPost) -> Published:
         """A text post on the Page's feed, or a photo with the text as its caption."""
-        page = self.channel.page_id
-        with self._errors("publishing", may_have_arrived=True):
-            graph = self._graph()
-            if post.image:
-                with open(post.image, "rb") as image:
-                    answer = graph.put_photo(image, album_path=f"{page}/photos", caption=post.text)
-                post_id = answer.get("post_id") or answer.get("id")
-            else:
-                post_id = graph.put_object(page, "feed", message=post.text)["id"]
+        return self.call("publishing", True, self._publish, post)
+
+    def _publish(self, post: OutgoingPost) -> Published:
+        page, graph = self.channel.page_id, self._graph()
+        if post.image:
+            with open(post.image, "rb") as image:
+                answer = graph.put_photo(image, album_path=f"{page}/photos", caption=post.text)
+            post_id = answer.get("post_id") or answer.get("id")
+        else:
+            post_id = graph.put_object(page, "feed", message=post.text)["id"]
         return Published(post_id, f"https://www.facebook.com/{post_id}")
 
     def find(self, text: str, since: datetime) -> Published | None:
-        """The Page's recent post with exactly this text, if any (first 3 pages of the feed)."""
-        wanted = _normal(text)
-        with self._errors("looking at the Page's feed", may_have_arrived=False):
-            graph = self._graph()
-            args = {
-                "fields": "id,message,created_time",
-                "limit": 100,
-                "since": int(since.timestamp()),
-            }
-            for _ in range(3):
-                answer = graph.get_connections(self.channel.page_id, "feed", **args)
-                for item in answer.get("data", []):
-                    if _normal(item.get("message", "")) == wanted:
-                        return Published(item["id"], f"https://www.facebook.com/{item['id']}")
-                after = answer.get("paging", {}).get("cursors", {}).get("after")
-                if not after or not answer.get("paging", {}).get("next"):
-                    return None
-                args["after"] = after
+        """The Page's recent post with exactly this text, if any."""
+        return self.call("looking at the Page's feed", False, self._find, _normal(text), since)
+
+    def _find(self, wanted: str, since: datetime) -> Published | None:
+        graph = self._graph()
+        args = {"fields": "id,message,created_time", "limit": 100, "since": int(since.timestamp())}
+        for _ in range(FIND_PAGES):
+            answer = graph.get_connections(self.channel.page_id, "feed", **args)
+            for item in answer.get("data", []):
+                if _normal(item.get("message") or "") == wanted:
+                    return Published(item["id"], f"https://www.facebook.com/{item['id']}")
+            following = answer.get("paging", {}).get("next")
+            if not following:
+                return None
+            # Graph's own link to the next page (cursor- or time-based), less its token.
+            query = parse_qs(urlsplit(following).query)
+            args = {k: v[-1] for k, v in query.items() if k != "access_token"}
+        raise LookupUnavailable(
+            f"more than {FIND_PAGES * 100} posts on Page {self.channel.page_id} since "
+            f"{since:%Y-%m-%d %H:%M} UTC: could not look through them all"
+        )
+
+    def translate(self, exc: Exception, what: str, may_have_arrived: bool) -> PublishError | None:
+        """facebook-sdk's exceptions: Graph errors by code, unreadable answers."""
+        import facebook
+
+        if isinstance(exc, facebook.GraphAPIError) and exc.code is not None:
+            return self._graph_error(exc)
+        if isinstance(exc, facebook.GraphAPIError | AssertionError | KeyError | ValueError):
+            # facebook-sdk raises these for answers it cannot read (e.g. no Content-Type).
+            return unreadable_answer(what, type(exc).__name__, may_have_arrived)
         return None
 
-    def _errors(self, what: str, may_have_arrived: bool):
-        return _Translate(self, what, may_have_arrived)
-
-
-class _Translate:
-    """Context manager: every facebook-sdk/requests failure -> a typed, redacted PublishError."""
-
-    def __init__(self, adapter: FacebookPage, what: str, may_have_arrived: bool):
-        self.adapter, self.what, self.may_have_arrived = adapter, what, may_have_arrived
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        if exc is None or (isinstance(exc, PublishError) and not isinstance(exc, OutcomeUnknown)):
-            return False
-        import facebook
-        import requests
-
-        if isinstance(exc, OutcomeUnknown):
-            if not self.may_have_arrived:
-                raise TemporaryError(self.adapter.redact(exc.message)) from None
-            return False
-        if isinstance(exc, facebook.GraphAPIError):
-            raise self._graph_error(exc) from None
-        if isinstance(exc, requests.RequestException):
-            err = network_error(
-                exc, f"{self.what} on {self.adapter.channel.name}", self.may_have_arrived
-            )
-            raise err from None
-        if isinstance(exc, AssertionError | KeyError | ValueError):
-            # facebook-sdk raises these for answers it cannot read (e.g. no Content-Type).
-            message = f"{self.what}: unreadable answer from Facebook ({type(exc).__name__})"
-            if self.may_have_arrived:
-                raise OutcomeUnknown(message) from None
-            raise TemporaryError(message) from None
-        return False
-
     def _graph_error(self, exc) -> PublishError:
-        channel = self.adapter.channel
         code = exc.code
         error = exc.result.get("error", {}) if isinstance(exc.result, dict) else {}
         subcode = error.get("error_subcode") if isinstance(error, dict) else None
-        message = self.adapter.redact(
-            f"{exc.message} (Graph error {code}" + (f"/{subcode}" if subcode else "") + ")"
-        )
-        variable = f"{channel.prefix}_PAGE_TOKEN"
+        message = f"{exc.message} (Graph error {code}" + (f"/{subcode}" if subcode else "") + ")"
+        variable = f"{self.channel.prefix}_PAGE_TOKEN"
         if code in _TEMPORARY:
             return TemporaryError(message)
         if code in _RATE_LIMITS:
@@ -151,12 +133,10 @@ class _Translate:
             return FatalChannelError(
                 f"the Page token in {variable} lacks a permission "
                 f"(pages_manage_posts, pages_read_engagement) or a role on "
-                f"Page {channel.page_id}: {message}"
+                f"Page {self.channel.page_id}: {message}"
             )
         if code == 506:
             return DuplicateRefused(message)
-        if code is None and self.may_have_arrived:
-            return OutcomeUnknown(f"{self.what}: unreadable answer from Facebook: {message}")
         return RejectedPost(message)
 
 

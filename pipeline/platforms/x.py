@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from pipeline.errors import (
@@ -21,17 +21,17 @@ from pipeline.errors import (
     TemporaryError,
 )
 from pipeline.platforms.base import (
+    FIND_PAGES,
     Adapter,
     LookupUnavailable,
     OutgoingPost,
     Published,
     http_session,
-    network_error,
+    unreadable_answer,
 )
 
 API_HOST = "https://api.twitter.com"
 UPLOAD_HOST = "https://upload.twitter.com"
-_URL = re.compile(r"https?://\S+")
 
 
 class XAccount(Adapter):
@@ -84,15 +84,15 @@ class XAccount(Adapter):
         media_ids = None
         if post.image:
             media_ids = [self.upload_image(post.image, post.image_alt)]
-        try:
-            answer = self._client().create_tweet(
-                text=post.text,
-                media_ids=media_ids,
-                in_reply_to_tweet_id=post.reply_to,
-                user_auth=True,
-            )
-        except Exception as exc:
-            raise self._translate(exc, "publishing", may_have_arrived=True) from None
+        answer = self.call(
+            "publishing",
+            True,
+            self._client().create_tweet,
+            text=post.text,
+            media_ids=media_ids,
+            in_reply_to_tweet_id=post.reply_to,
+            user_auth=True,
+        )
         tweet_id = str(answer.data["id"])
         return Published(tweet_id, f"https://x.com/i/web/status/{tweet_id}")
 
@@ -102,34 +102,47 @@ class XAccount(Adapter):
         Kept as one function so it can move to v2 `POST /2/media/upload` in one place.
         Nothing is published by an upload, so every failure here may be retried.
         """
-        try:
-            api = self._api()
-            media = api.media_upload(filename=str(path))
-            if alt_text:
-                api.create_media_metadata(media.media_id, alt_text)
-        except Exception as exc:
-            raise self._translate(exc, "uploading the image", may_have_arrived=False) from None
+        return self.call("uploading the image", False, self._upload, path, alt_text)
+
+    def _upload(self, path, alt_text: str | None) -> str:
+        api = self._api()
+        media = api.media_upload(filename=str(path))
+        if alt_text:
+            api.create_media_metadata(media.media_id, alt_text)
         return str(media.media_id)
 
     def find(self, text: str, since: datetime) -> Published | None:
-        """The account's recent post with this text (links compared as t.co), if any."""
-        pattern = _matcher(text)
-        try:
-            client = self._client()
-            me = client.get_me(user_auth=True).data
-            answer = client.get_users_tweets(
-                me.id, start_time=since, max_results=100, user_auth=True
-            )
-        except Exception as exc:
-            import tweepy
+        """The account's recent post with this text (as X shows it back), if any."""
+        return self.call("looking at recent posts", False, self._find, _normal(text), since)
 
-            if isinstance(exc, tweepy.Forbidden):
-                raise LookupUnavailable(self._message(exc)) from None
-            raise self._translate(exc, "looking at recent posts", may_have_arrived=False) from None
-        for tweet in answer.data or []:
-            if pattern.fullmatch(_normal(html.unescape(tweet.text))):
-                return Published(str(tweet.id), f"https://x.com/{me.username}/status/{tweet.id}")
-        return None
+    def _find(self, wanted: str, since: datetime) -> Published | None:
+        import tweepy
+
+        client, token = self._client(), None
+        try:
+            me = client.get_me(user_auth=True).data
+            for _ in range(FIND_PAGES):
+                answer = client.get_users_tweets(
+                    me.id,
+                    start_time=since,
+                    max_results=100,
+                    pagination_token=token,
+                    user_auth=True,
+                )
+                for tweet in answer.data or []:
+                    if _shown_as(tweet.text, wanted):
+                        url = f"https://x.com/{me.username}/status/{tweet.id}"
+                        return Published(str(tweet.id), url)
+                token = (answer.meta or {}).get("next_token")
+                if not token:
+                    return None
+        except tweepy.Forbidden as exc:
+            # The API tier has no timeline reads (Free): say so, the caller has a fallback.
+            raise LookupUnavailable(self._message(exc)) from None
+        raise LookupUnavailable(
+            f"more than {FIND_PAGES * 100} posts since {since:%Y-%m-%d %H:%M} UTC: "
+            "could not look through them all"
+        )
 
     # --- errors ------------------------------------------------------------------------------
 
@@ -139,17 +152,14 @@ class XAccount(Adapter):
         prefix = f"X answered {status}: " if status else ""
         return self.redact(prefix + "; ".join(str(p) for p in parts))
 
-    def _translate(self, exc: Exception, what: str, may_have_arrived: bool) -> PublishError:
+    def translate(self, exc: Exception, what: str, may_have_arrived: bool) -> PublishError | None:
+        """tweepy's exceptions by HTTP status; its other failures are unreadable answers."""
         import requests
         import tweepy
 
-        if isinstance(exc, PublishError):
-            return exc
         names = ", ".join(self.secret_variables(self.channel))
         if isinstance(exc, tweepy.TooManyRequests):
             reset = exc.response.headers.get("x-rate-limit-reset")
-            from datetime import UTC
-
             when = datetime.fromtimestamp(int(reset), UTC) if reset and reset.isdigit() else None
             return RateLimited(
                 f"{what}: rate limited by X" + (f" until {when:%H:%M:%S} UTC" if when else ""), when
@@ -161,8 +171,11 @@ class XAccount(Adapter):
             )
         if isinstance(exc, tweepy.Forbidden):
             message = self._message(exc)
-            if "duplicate" in message.lower():
+            if "duplicate content" in message.lower():
                 return DuplicateRefused(message)
+            if "reply to" in message.lower():
+                # The post replied to is gone: this post (thread) cannot go, the channel can.
+                return RejectedPost(f"{what}: {message}")
             return FatalChannelError(
                 f"{what}: X refused it for this app or account (check the "
                 f"app has Read and Write permission, then regenerate "
@@ -172,25 +185,34 @@ class XAccount(Adapter):
             return TemporaryError(f"{what}: {self._message(exc)}")
         if isinstance(exc, tweepy.HTTPException):
             return RejectedPost(f"{what}: {self._message(exc)}")
-        cause = exc if isinstance(exc, requests.RequestException) else exc.__context__
-        if isinstance(cause, requests.RequestException):
-            err = network_error(cause, f"{what} on {self.channel.name}", may_have_arrived)
-            err.message = self.redact(err.message)
-            return err
-        return TemporaryError(self.redact(f"{what}: {type(exc).__name__}: {exc}"))
+        if isinstance(exc, tweepy.TweepyException) and not isinstance(
+            exc.__context__, requests.RequestException
+        ):
+            return unreadable_answer(what, str(exc)[:200], may_have_arrived)
+        return None
 
 
 def _normal(text: str) -> str:
     return " ".join(text.split())
 
 
-def _matcher(text: str) -> re.Pattern:
-    """Our text as X shows it back: every link a t.co link, maybe a media link at the end."""
-    pieces, last = [], 0
-    normal = _normal(text)
-    for m in _URL.finditer(normal):
-        pieces.append(re.escape(normal[last : m.start()]))
-        pieces.append(r"https://t\.co/\w+")
-        last = m.end()
-    pieces.append(re.escape(normal[last:]))
-    return re.compile("".join(pieces) + r"(?: https://t\.co/\w+)?")
+_TCO = r"https://t\.co/\w+"
+#: what a t.co link may stand for in our text: a URL or bare domain (no spaces, a dot)
+_LINK = r"\S*\.\S*"
+
+
+def _shown_as(shown: str, wanted: str) -> bool:
+    """Whether X's `shown` text is our `wanted` text (normalised).
+
+    X escapes &, < and > as HTML entities, replaces every link it recognises (bare domains
+    too, without trailing punctuation) with a t.co link and appends one for attached media.
+    Rather than guess its link rules, each t.co link may stand for any run of non-spaces with
+    a dot in it, and a final one for nothing at all.
+    """
+    shown = _normal(html.unescape(shown))
+    media = re.search(rf"\s*{_TCO}$", shown)
+    body = shown[: media.start()] if media else shown
+    pattern = _LINK.join(re.escape(part) for part in re.split(_TCO, body))
+    if media:
+        pattern += rf"(?:\s*{_LINK})?"
+    return re.fullmatch(pattern, wanted) is not None

@@ -173,6 +173,10 @@ class FakeGraph(FakeServer):
             usage = json.dumps({"call_count": 100, "total_cputime": 12, "total_time": 15})
             return self.error(opts.get("status", 400), RATE_LIMITS[code], code,
                               headers={"x-app-usage": usage})
+        if fault.kind == "error":
+            code = opts.get("code", 100)
+            return self.error(opts.get("status", 400), opts.get("message", f"(#{code}) Error"),
+                              code, subcode=opts.get("subcode"))
         now = self.clock().astimezone(UTC)
         stamp = "%A, %d-%b-%y %H:%M:%S UTC"
         return self.error(400, "Error validating access token: Session has expired on "

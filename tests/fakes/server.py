@@ -17,6 +17,12 @@ Fault kinds (FAULT_KINDS):
 - "429": rate limited (X: 429 + `x-rate-limit-reset` `reset_in` seconds ahead; Graph: code
   `code`, default 4).
 - "expired": the credentials expired (Graph: code 190/463; X: 401).
+- "error": any other error, in the platform's own body (Graph: `code`, `subcode`, `status`
+  (default 400), `message`; X: `status` (default 400), `detail`, `title`).
+- "garbled": process (accept) the request, then answer with its normal body but a broken
+  envelope: `content_type` (default: no Content-Type header at all), `status` (default: the
+  normal one), `body` (default: the normal one) — facebook-sdk raises KeyError for an answer
+  without Content-Type; `body="<html>..."` is a success page no SDK can read.
 - "drop": close the connection without processing the request or answering.
 - "slow": process (accept) the request at once, then wait `seconds` before answering, so a client
   that times out has still published ("timed out but it went out").
@@ -44,9 +50,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-FAULT_KINDS = ("500", "429", "expired", "drop", "slow", "drop_after_accept", "hold")
+FAULT_KINDS = ("500", "429", "expired", "error", "drop", "slow", "drop_after_accept", "hold",
+               "garbled")
 #: faults answered with an error instead of processing the request
-ERROR_KINDS = ("500", "429", "expired")
+ERROR_KINDS = ("500", "429", "expired", "error")
 TARGETS = ("publish", "upload", "lookup", "any")
 
 
@@ -266,7 +273,7 @@ class FakeServer:
         raise NotImplementedError
 
     def fault_response(self, fault: Fault, req: Request) -> Response:
-        """The platform's answer for an error fault ("500", "429", "expired")."""
+        """The platform's answer for an error fault ("500", "429", "expired", "error")."""
         raise NotImplementedError
 
     # ---- dispatch --------------------------------------------------------------------------
@@ -287,6 +294,10 @@ class FakeServer:
             response = self.route(req)
         if kind == "drop_after_accept":
             return None
+        if kind == "garbled":
+            response.content_type = fault.options.get("content_type")
+            response.status = fault.options.get("status", response.status)
+            response.body = fault.options.get("body", response.body)
         if kind == "slow":
             self._stopping.wait(fault.options.get("seconds", self.slow_seconds))
         elif kind == "hold":

@@ -235,6 +235,24 @@ def test_graph_error_faults_raise_graph_api_errors(fake_graph, kind, options, co
     assert fake_graph.posts(PAGE_EN) == []
 
 
+@pytest.mark.parametrize(("code", "subcode", "status"), [(368, None, 400), (190, 492, 400),
+                                                      (1609005, None, 400), (1, None, 500)])
+def test_graph_error_fault_answers_any_code(fake_graph, code, subcode, status):
+    fake_graph.fail_next("error", code=code, subcode=subcode, status=status, message="Nope")
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        graph(fake_graph).put_object(PAGE_EN, "feed", message="x")
+    assert (caught.value.code, caught.value.message) == (code, "Nope")
+    assert caught.value.result["error"].get("error_subcode") == subcode
+    assert fake_graph.posts(PAGE_EN) == []
+
+
+def test_graph_garbled_answer_without_content_type_is_a_key_error_after_posting(fake_graph):
+    fake_graph.fail_next("garbled")
+    with pytest.raises(KeyError):
+        graph(fake_graph).put_object(PAGE_EN, "feed", message="went out")
+    assert [p["message"] for p in fake_graph.posts(PAGE_EN)] == ["went out"]
+
+
 def test_graph_html_5xx_is_a_confusing_graph_api_error(fake_graph):
     fake_graph.fail_next("500", html=True)
     with pytest.raises(facebook.GraphAPIError) as caught:
@@ -412,6 +430,9 @@ def test_x_rate_limit_has_a_reset_time(fake_x):
     ("500", {}, tweepy.TwitterServerError),
     ("500", {"status": 500}, tweepy.TwitterServerError),
     ("500", {"html": True}, tweepy.TwitterServerError),
+    ("error", {}, tweepy.BadRequest),
+    ("error", {"status": 404, "detail": "Not Found"}, tweepy.NotFound),
+    ("error", {"status": 403, "detail": "Not permitted"}, tweepy.Forbidden),
 ])
 def test_x_error_faults(fake_x, kind, options, error):
     fake_x.fail_next(kind, **options)
@@ -502,6 +523,14 @@ def test_x_upload_faults_use_v1_bodies_and_api_wraps_transport_errors(fake_x):
 
 
 # ---- X: reading back -----------------------------------------------------------------------
+
+def test_x_texts_come_back_html_escaped(fake_x):
+    client = x_client(fake_x)
+    answer = client.create_tweet(text="Q&A <live> https://example.org/?a=1&b=2")
+    assert answer.data["text"].startswith("Q&amp;A &lt;live&gt; https://t.co/")
+    tweets = client.get_users_tweets(X_EN.user_id, user_auth=True)
+    assert tweets.data[0].text == answer.data["text"]
+
 
 def test_x_timeline_rewrites_links_and_pages(fake_x):
     client = x_client(fake_x)

@@ -14,6 +14,7 @@ Endpoints: `POST /2/tweets`, `GET /2/users/me`, `GET /2/users/:id/tweets`,
 Like the real API, and easy to forget:
 - texts read back (and the text in the create answer) have every http(s) URL rewritten to
   `https://t.co/XXXXXXXXXX`, and a post with media ends with one more t.co link to the media;
+  `&`, `<` and `>` come back as `&amp;`, `&lt;` and `&gt;`;
 - timelines give only `id`, `text` and `edit_history_tweet_ids` unless `tweet.fields` asks for
   more (`created_at`, ...); an empty timeline has no `data` key at all;
 - `max_results` must be 5..100;
@@ -173,6 +174,8 @@ class FakeX(FakeServer):
             digest = hashlib.sha256(seed.encode()).digest()
             return "https://t.co/" + base64.b64encode(digest, b"xz").decode()[:10]
         shown = _replace_urls(text, short)
+        # X escapes these three as HTML entities in every text it gives back.
+        shown = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         if media:
             shown = (shown + " " if shown else "") + short(f"media:{media[0].id}")
         return shown
@@ -210,6 +213,11 @@ class FakeX(FakeServer):
             if v1:
                 return self.v1_error(429, 88, "Rate limit exceeded", headers)
             return self.problem(429, "Too Many Requests", "Too Many Requests", headers=headers)
+        if fault.kind == "error":
+            status = opts.get("status", 400)
+            if v1:
+                return self.v1_error(status, opts.get("code", 0), opts.get("detail", "Error"))
+            return self.problem(status, opts.get("title", "Error"), opts.get("detail", "Error"))
         if v1:
             return self.v1_error(401, 89, "Invalid or expired token.")
         return self.problem(401, "Unauthorized", "Unauthorized")

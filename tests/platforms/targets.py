@@ -1,0 +1,131 @@
+"""The adapters wired to the fake platforms, for the adapter tests (contract and per platform)."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
+
+from pipeline.model import Channel
+from pipeline.platforms import adapter_class
+from pipeline.platforms.base import Adapter
+from tests.fakes.accounts import PAGE_EN, X_EN
+from tests.fakes.graph import FakeGraph
+from tests.fakes.x import FakeX
+
+#: seconds every adapter call of these tests may take at most (the fakes answer in ms)
+TIMEOUT = 5.0
+
+
+@dataclass
+class Target:
+    """One platform under test: its fake, a channel pointing at it, and the channel's secrets."""
+
+    platform: str
+    fake: FakeGraph | FakeX
+    channel: Channel
+    env: dict[str, str]
+
+    @property
+    def variables(self) -> list[str]:
+        """The channel's secret environment variable names."""
+        return list(self.env)
+
+    def adapter(
+        self, timeout: float = TIMEOUT, env: dict[str, str] | None = None, **channel: str
+    ) -> Adapter:
+        """A fresh adapter; `channel` overrides fields of the channel (e.g. `api_base`)."""
+        chosen = self.channel.model_copy(update=channel) if channel else self.channel
+        cls = adapter_class(self.platform)
+        return cls(chosen, self.env if env is None else env, timeout=timeout)
+
+    def posts(self) -> list[dict]:
+        """What the platform holds, oldest first: id, text, image bytes, alt text, shown text."""
+        if isinstance(self.fake, FakeGraph):
+            return [
+                {
+                    "id": p["id"],
+                    "text": p["message"],
+                    "image": p["image"],
+                    "alt": None,
+                    "shown": p["message"],
+                }
+                for p in self.fake.posts(PAGE_EN)
+            ]
+        return [
+            {
+                "id": t["id"],
+                "text": t["text"],
+                "shown": t["display_text"],
+                "image": t["media"][0]["bytes"] if t["media"] else None,
+                "alt": t["media"][0]["alt_text"] if t["media"] else None,
+            }
+            for t in self.fake.tweets(X_EN.username)
+        ]
+
+    def add_remote(self, text: str) -> str:
+        """A post made elsewhere (by hand, or by an earlier run); its id."""
+        if isinstance(self.fake, FakeGraph):
+            return self.fake.add_post(PAGE_EN, text)
+        return self.fake.add_tweet(X_EN.username, text)
+
+    def secret_forms(self) -> list[str]:
+        """Every secret and its URL-encoded forms, for leak checks."""
+        return sorted(
+            {
+                form
+                for value in self.env.values()
+                for form in (value, quote(value, safe=""), quote_plus(value))
+            }
+        )
+
+
+def facebook(fake: FakeGraph) -> Target:
+    channel = Channel(
+        name="facebook-en",
+        platform="facebook",
+        language="en",
+        page_id=PAGE_EN,
+        api_base=fake.base_url,
+    )
+    return Target("facebook", fake, channel, fake.env("FACEBOOK_EN", PAGE_EN))
+
+
+def x(fake: FakeX) -> Target:
+    channel = Channel(name="x-en", platform="x", language="en", thread=True, api_base=fake.base_url)
+    return Target("x", fake, channel, fake.env("X_EN", X_EN.username))
+
+
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on (connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and every exception reachable through `__cause__` and `__context__`.
+
+    Suppressed contexts (`raise ... from None`) count too: tools such as error trackers walk
+    them, so a secret there is still a leak.
+    """
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo += [current.__cause__, current.__context__]
+    return seen
+
+
+def assert_no_secret(exc: BaseException, target: Target) -> None:
+    """Neither the error's message nor anything in its chain shows a secret."""
+    for error in exception_chain(exc):
+        texts = [str(error), repr(error.args), str(getattr(error, "message", ""))]
+        for form in target.secret_forms():
+            assert not any(form in text for text in texts), (
+                f"a secret of {target.channel.name} in {type(error).__name__}: {error}"
+            )
