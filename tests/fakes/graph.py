@@ -40,8 +40,8 @@ RATE_LIMITS = {
     17: "(#17) User request limit reached",
     32: "(#32) Page request limit reached",
     80001: "(#80001) There have been too many calls to this Page account. Wait a bit and try"
-           " again. For more info, please refer to"
-           " https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+    " again. For more info, please refer to"
+    " https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
 }
 TRANSIENT = {1, 2, 4, 17, 32, 80001}
 
@@ -67,15 +67,22 @@ class Post:
 
     def visible(self, now: datetime) -> bool:
         """Published, or scheduled and its time has come."""
-        return self.published or (self.scheduled_publish_time is not None
-                                  and self.scheduled_publish_time <= now)
+        return self.published or (
+            self.scheduled_publish_time is not None and self.scheduled_publish_time <= now
+        )
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "message": self.message, "link": self.link,
-                "image": self.images[0] if self.images else None, "images": list(self.images),
-                "photo_url": self.photo_url, "created_time": self.created_time,
-                "published": self.published,
-                "scheduled_publish_time": self.scheduled_publish_time}
+        return {
+            "id": self.id,
+            "message": self.message,
+            "link": self.link,
+            "image": self.images[0] if self.images else None,
+            "images": list(self.images),
+            "photo_url": self.photo_url,
+            "created_time": self.created_time,
+            "published": self.published,
+            "scheduled_publish_time": self.scheduled_publish_time,
+        }
 
 
 @dataclass
@@ -132,12 +139,23 @@ class FakeGraph(FakeServer):
         with self.state_lock:
             return [p.as_dict() for p in self._posts if p.page_id == str(page_id)]
 
-    def add_post(self, page_id: str, message: str | None, *, link: str | None = None,
-                 created_time: datetime | None = None) -> str:
+    def add_post(
+        self,
+        page_id: str,
+        message: str | None,
+        *,
+        link: str | None = None,
+        created_time: datetime | None = None,
+    ) -> str:
         """Put a post on the page as if made elsewhere; returns its id."""
         with self.state_lock:
-            post = Post(f"{page_id}_{self._new_id()}", str(page_id), message, link,
-                        created_time or self.clock())
+            post = Post(
+                f"{page_id}_{self._new_id()}",
+                str(page_id),
+                message,
+                link,
+                created_time or self.clock(),
+            )
             self._posts.append(post)
             return post.id
 
@@ -162,30 +180,53 @@ class FakeGraph(FakeServer):
         opts = fault.options
         if fault.kind == "500" and opts.get("html"):
             status = opts.get("status", 502)
-            return Response(status, f"<html><head><title>{status} Bad Gateway</title></head>"
-                                    f"<body><h1>{status} Bad Gateway</h1></body></html>",
-                            content_type="text/html; charset=utf-8")
+            return Response(
+                status,
+                f"<html><head><title>{status} Bad Gateway</title></head>"
+                f"<body><h1>{status} Bad Gateway</h1></body></html>",
+                content_type="text/html; charset=utf-8",
+            )
         if fault.kind == "500":
-            return self.error(opts.get("status", 500), "An unexpected error has occurred."
-                              " Please retry your request later.", 2)
+            return self.error(
+                opts.get("status", 500),
+                "An unexpected error has occurred. Please retry your request later.",
+                2,
+            )
         if fault.kind == "429":
             code = opts.get("code", 4)
             usage = json.dumps({"call_count": 100, "total_cputime": 12, "total_time": 15})
-            return self.error(opts.get("status", 400), RATE_LIMITS[code], code,
-                              headers={"x-app-usage": usage})
+            return self.error(
+                opts.get("status", 400), RATE_LIMITS[code], code, headers={"x-app-usage": usage}
+            )
         if fault.kind == "error":
             code = opts.get("code", 100)
-            return self.error(opts.get("status", 400), opts.get("message", f"(#{code}) Error"),
-                              code, subcode=opts.get("subcode"))
+            return self.error(
+                opts.get("status", 400),
+                opts.get("message", f"(#{code}) Error"),
+                code,
+                subcode=opts.get("subcode"),
+            )
         now = self.clock().astimezone(UTC)
         stamp = "%A, %d-%b-%y %H:%M:%S UTC"
-        return self.error(400, "Error validating access token: Session has expired on "
-                          f"{(now - timedelta(hours=1)).strftime(stamp)}. The current time is"
-                          f" {now.strftime(stamp)}.", 190, subcode=463)
+        return self.error(
+            400,
+            "Error validating access token: Session has expired on "
+            f"{(now - timedelta(hours=1)).strftime(stamp)}. The current time is"
+            f" {now.strftime(stamp)}.",
+            190,
+            subcode=463,
+        )
 
     # ---- errors ----------------------------------------------------------------------------
-    def error(self, status: int, message: str, code: int, type_: str = "OAuthException",
-              subcode: int | None = None, headers: dict | None = None) -> Response:
+    def error(
+        self,
+        status: int,
+        message: str,
+        code: int,
+        type_: str = "OAuthException",
+        subcode: int | None = None,
+        headers: dict | None = None,
+    ) -> Response:
         trace = self.trace_id()
         body = {"message": message, "type": type_, "code": code}
         if code in TRANSIENT:
@@ -195,17 +236,21 @@ class FakeGraph(FakeServer):
         body["fbtrace_id"] = trace
         headers = {"x-fb-trace-id": trace, **(headers or {})}
         if code == 190:
-            headers["WWW-Authenticate"] = (f'OAuth "Facebook Platform" "invalid_token"'
-                                           f' "{message}"')
-        return Response(status, {"error": body}, headers,
-                        content_type="application/json; charset=UTF-8")
+            headers["WWW-Authenticate"] = f'OAuth "Facebook Platform" "invalid_token" "{message}"'
+        return Response(
+            status, {"error": body}, headers, content_type="application/json; charset=UTF-8"
+        )
 
     def fail(self, *args, **kwargs):
         raise GraphError(self.error(*args, **kwargs))
 
     def ok(self, body) -> Response:
-        return Response(200, body, {"x-fb-trace-id": self.trace_id()},
-                        content_type="application/json; charset=UTF-8")
+        return Response(
+            200,
+            body,
+            {"x-fb-trace-id": self.trace_id()},
+            content_type="application/json; charset=UTF-8",
+        )
 
     # ---- routes ----------------------------------------------------------------------------
     def _route(self, req: Request) -> Response:
@@ -222,8 +267,9 @@ class FakeGraph(FakeServer):
             return self._post_photo(req, page)
         if edge in (*FEED_EDGES, "scheduled_posts") and req.method == "GET":
             return self._list(req, page, version or "v24.0", edge)
-        self.fail(400, f"(#100) Tried accessing nonexisting field ({edge}) on node type (Page)",
-                  100)
+        self.fail(
+            400, f"(#100) Tried accessing nonexisting field ({edge}) on node type (Page)", 100
+        )
 
     def _authorise(self, req: Request, node: str) -> Page:
         token = req.arg("access_token")
@@ -231,18 +277,25 @@ class FakeGraph(FakeServer):
             self.fail(400, "An access token is required to request this resource.", 104)
         owner = next((p for p in self.pages.values() if p.token == token), None)
         if owner is None:
-            self.fail(400, "Invalid OAuth access token - Cannot parse access token", 190,
-                      subcode=467)
+            self.fail(
+                400, "Invalid OAuth access token - Cannot parse access token", 190, subcode=467
+            )
         if node in ("me", owner.id):
             return owner
         if node in self.pages:
-            self.fail(403, "(#200) The user hasn't authorized the application to perform this"
-                      " action", 200)
-        self.fail(400, f"Unsupported {req.method.lower()} request. Object with ID '{node}' does"
-                  " not exist, cannot be loaded due to missing permissions, or does not support"
-                  " this operation. Please read the Graph API documentation at"
-                  " https://developers.facebook.com/docs/graph-api", 100,
-                  type_="GraphMethodException", subcode=33)
+            self.fail(
+                403, "(#200) The user hasn't authorized the application to perform this action", 200
+            )
+        self.fail(
+            400,
+            f"Unsupported {req.method.lower()} request. Object with ID '{node}' does"
+            " not exist, cannot be loaded due to missing permissions, or does not support"
+            " this operation. Please read the Graph API documentation at"
+            " https://developers.facebook.com/docs/graph-api",
+            100,
+            type_="GraphMethodException",
+            subcode=33,
+        )
 
     def _published(self, req: Request) -> bool:
         value = req.arg("published")
@@ -270,12 +323,28 @@ class FakeGraph(FakeServer):
             scheduled = datetime.fromtimestamp(int(req.arg("scheduled_publish_time")), UTC)
             if published or not (timedelta(minutes=10) <= scheduled - now <= timedelta(days=30)):
                 self.fail(400, "(#100) The specified scheduled publish time is invalid.", 100)
-        if message and published and any(
-                p.page_id == page.id and p.message == message and p.visible(now)
-                and now - p.created_time < self.duplicate_window for p in self._posts):
+        if (
+            message
+            and published
+            and any(
+                p.page_id == page.id
+                and p.message == message
+                and p.visible(now)
+                and now - p.created_time < self.duplicate_window
+                for p in self._posts
+            )
+        ):
             self.fail(400, "(#506) Duplicate status message", 506)
-        post = Post(f"{page.id}_{self._new_id()}", page.id, message, link, scheduled or now,
-                    published, scheduled, images)
+        post = Post(
+            f"{page.id}_{self._new_id()}",
+            page.id,
+            message,
+            link,
+            scheduled or now,
+            published,
+            scheduled,
+            images,
+        )
         self._posts.append(post)
         return self.ok({"id": post.id})
 
@@ -288,16 +357,26 @@ class FakeGraph(FakeServer):
         self._photos[photo.id] = photo
         if not published:
             return self.ok({"id": photo.id})
-        post = Post(f"{page.id}_{photo.id}", page.id, req.arg("caption") or None, None,
-                    self.clock(), images=[photo.data], photo_url=url)
+        post = Post(
+            f"{page.id}_{photo.id}",
+            page.id,
+            req.arg("caption") or None,
+            None,
+            self.clock(),
+            images=[photo.data],
+            photo_url=url,
+        )
         self._posts.append(post)
         return self.ok({"id": photo.id, "post_id": post.id})
 
     def _list(self, req: Request, page: Page, version: str, edge: str) -> Response:
         now = self.clock()
         if edge == "scheduled_posts":
-            posts = [p for p in self._posts if p.page_id == page.id and not p.visible(now)
-                     and p.scheduled_publish_time]
+            posts = [
+                p
+                for p in self._posts
+                if p.page_id == page.id and not p.visible(now) and p.scheduled_publish_time
+            ]
         else:
             posts = [p for p in self._posts if p.page_id == page.id and p.visible(now)]
         posts.sort(key=lambda p: (p.created_time, p.id), reverse=True)
@@ -307,7 +386,7 @@ class FakeGraph(FakeServer):
         if req.arg("after"):
             after = base64.urlsafe_b64decode(req.arg("after")).decode()
             ids = [p.id for p in posts]
-            posts = posts[ids.index(after) + 1:] if after in ids else []
+            posts = posts[ids.index(after) + 1 :] if after in ids else []
         limit = max(1, min(int(req.arg("limit") or 25), 100))
         page_posts, more = posts[:limit], len(posts) > limit
         fields = (req.arg("fields") or "id,message,created_time").split(",")
@@ -320,18 +399,24 @@ class FakeGraph(FakeServer):
             if more:
                 query = {k: v[-1] for k, v in req.query.items() if k != "after"}
                 query.update({"access_token": page.token, "limit": limit, "after": cursor})
-                body["paging"]["next"] = (f"{self.public_url}/{version}/{page.id}/{edge}?"
-                                          + urlencode(query))
+                body["paging"]["next"] = (
+                    f"{self.public_url}/{version}/{page.id}/{edge}?" + urlencode(query)
+                )
         return self.ok(body)
 
     @staticmethod
     def _fields(post: Post, fields: list[str]) -> dict:
         n = post.id.split("_", 1)[1]
-        values = {"id": post.id, "message": post.message, "link": post.link,
-                  "created_time": fb_time(post.created_time),
-                  "permalink_url": f"https://www.facebook.com/{post.page_id}/posts/{n}",
-                  "scheduled_publish_time": int(post.scheduled_publish_time.timestamp())
-                  if post.scheduled_publish_time else None}
+        values = {
+            "id": post.id,
+            "message": post.message,
+            "link": post.link,
+            "created_time": fb_time(post.created_time),
+            "permalink_url": f"https://www.facebook.com/{post.page_id}/posts/{n}",
+            "scheduled_publish_time": int(post.scheduled_publish_time.timestamp())
+            if post.scheduled_publish_time
+            else None,
+        }
         # Like Graph, absent values (a photo without caption has no message) are left out.
         return {f: values[f] for f in ["id", *fields] if values.get(f) is not None}
 

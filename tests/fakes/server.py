@@ -50,8 +50,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-FAULT_KINDS = ("500", "429", "expired", "error", "drop", "slow", "drop_after_accept", "hold",
-               "garbled")
+FAULT_KINDS = (
+    "500",
+    "429",
+    "expired",
+    "error",
+    "drop",
+    "slow",
+    "drop_after_accept",
+    "hold",
+    "garbled",
+)
 #: faults answered with an error instead of processing the request
 ERROR_KINDS = ("500", "429", "expired", "error")
 TARGETS = ("publish", "upload", "lookup", "any")
@@ -82,8 +91,13 @@ class Request:
     @classmethod
     def parse(cls, method: str, target: str, headers, body: bytes) -> Request:
         parts = urlsplit(target)
-        req = cls(method, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                  {k.lower(): v for k, v in headers.items()}, body)
+        req = cls(
+            method,
+            parts.path,
+            parse_qs(parts.query, keep_blank_values=True),
+            {k.lower(): v for k, v in headers.items()},
+            body,
+        )
         ctype = req.headers.get("content-type", "")
         if ctype.startswith("application/x-www-form-urlencoded"):
             form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
@@ -191,9 +205,12 @@ class FakeServer:
         self._httpd.daemon_threads = True
         self._httpd.fake = self  # type: ignore[attr-defined]
         self._httpd.handle_error = lambda request, address: None  # clients hang up on purpose
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True,
-                                        name=f"{type(self).__name__}-server")
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name=f"{type(self).__name__}-server",
+        )
         self._thread.start()
         return self
 
@@ -221,8 +238,15 @@ class FakeServer:
         return f"http://127.0.0.1:{self.port}"
 
     # ---- faults ----------------------------------------------------------------------------
-    def fail_next(self, kind: str, count: int | None = 1, *, on: str = "publish",
-                  path: str | None = None, **options) -> None:
+    def fail_next(
+        self,
+        kind: str,
+        count: int | None = 1,
+        *,
+        on: str = "publish",
+        path: str | None = None,
+        **options,
+    ) -> None:
         """Answer the next `count` matching requests (None: all, until `clear_faults`) with a fault.
 
         Faults queue up in order: `fail_next("500"); fail_next("429")` fails the first publishing
@@ -249,8 +273,12 @@ class FakeServer:
     def requests(self, category: str | None = None, method: str | None = None) -> list[Request]:
         """The logged requests, optionally of one category and/or method."""
         with self._lock:
-            return [r for r in self.log if (category is None or r.category == category)
-                    and (method is None or r.method == method)]
+            return [
+                r
+                for r in self.log
+                if (category is None or r.category == category)
+                and (method is None or r.method == method)
+            ]
 
     def _take_fault(self, req: Request) -> Fault | None:
         with self._lock:
@@ -265,7 +293,7 @@ class FakeServer:
 
     # ---- to implement ----------------------------------------------------------------------
     def category(self, req: Request) -> str:
-        """"publish", "upload", "lookup" or "other"."""
+        """ "publish", "upload", "lookup" or "other"."""
         raise NotImplementedError
 
     def route(self, req: Request) -> Response:

@@ -36,35 +36,46 @@ TOKEN_EN = PAGES[PAGE_EN][0]
 
 def png(width: int = 3, height: int = 2) -> bytes:
     """A valid PNG; its data contains \\r\\n and NUL bytes to catch multipart mangling."""
+
     def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data)))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
     raw = b"".join(b"\x00" + b"\r\n\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
-                                                                0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def graph(fake, token: str | None = TOKEN_EN, timeout: float = 5.0) -> facebook.GraphAPI:
     # facebook-sdk refuses versions after 3.1 in its constructor: set the version afterwards.
-    api = facebook.GraphAPI(access_token=token,
-                            session=http_session(fake.base_url, GRAPH_HOSTS, timeout))
+    api = facebook.GraphAPI(
+        access_token=token, session=http_session(fake.base_url, GRAPH_HOSTS, timeout)
+    )
     api.version = "v24.0"
     return api
 
 
 def x_client(fake, timeout: float = 5.0, **credentials) -> tweepy.Client:
     credentials = credentials or {
-        "consumer_key": X_EN.api_key, "consumer_secret": X_EN.api_secret,
-        "access_token": X_EN.access_token, "access_token_secret": X_EN.access_token_secret}
+        "consumer_key": X_EN.api_key,
+        "consumer_secret": X_EN.api_secret,
+        "access_token": X_EN.access_token,
+        "access_token_secret": X_EN.access_token_secret,
+    }
     client = tweepy.Client(**credentials)
     client.session = http_session(fake.base_url, X_HOSTS, timeout)
     return client
 
 
 def x_api(fake, timeout: float = 5.0) -> tweepy.API:
-    auth = tweepy.OAuth1UserHandler(X_EN.api_key, X_EN.api_secret, X_EN.access_token,
-                                    X_EN.access_token_secret)
+    auth = tweepy.OAuth1UserHandler(
+        X_EN.api_key, X_EN.api_secret, X_EN.access_token, X_EN.access_token_secret
+    )
     # tweepy.API passes its own timeout (default 60 s) to requests, overriding the session's.
     api = tweepy.API(auth, timeout=timeout)
     api.session = http_session(fake.base_url, X_HOSTS, timeout)
@@ -80,6 +91,7 @@ def in_thread(function):
             outcome["result"] = function()
         except Exception as error:
             outcome["error"] = error
+
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread, outcome
@@ -87,14 +99,20 @@ def in_thread(function):
 
 # ---- Graph: publishing and reading ---------------------------------------------------------
 
+
 def test_graph_feed_post_goes_out_and_reads_back(fake_graph):
     api = graph(fake_graph)
-    result = api.put_object(PAGE_EN, "feed", message="Hello world", link="https://example.org/",
-                            published="true")
+    result = api.put_object(
+        PAGE_EN, "feed", message="Hello world", link="https://example.org/", published="true"
+    )
     assert result["id"].startswith(PAGE_EN + "_")
     [post] = fake_graph.posts(PAGE_EN)
     assert (post["id"], post["message"], post["link"], post["published"]) == (
-        result["id"], "Hello world", "https://example.org/", True)
+        result["id"],
+        "Hello world",
+        "https://example.org/",
+        True,
+    )
     feed = api.get_connections(PAGE_EN, "feed")
     assert [(p["id"], p["message"]) for p in feed["data"]] == [(result["id"], "Hello world")]
     assert feed["data"][0]["created_time"].endswith("+0000")
@@ -107,8 +125,9 @@ def test_graph_feed_post_goes_out_and_reads_back(fake_graph):
 
 def test_graph_photo_upload_keeps_the_bytes(fake_graph):
     image = png()
-    result = graph(fake_graph).put_photo(io.BytesIO(image), album_path=f"{PAGE_EN}/photos",
-                                         caption="A poster")
+    result = graph(fake_graph).put_photo(
+        io.BytesIO(image), album_path=f"{PAGE_EN}/photos", caption="A poster"
+    )
     assert set(result) == {"id", "post_id"} and result["post_id"].startswith(PAGE_EN + "_")
     [post] = fake_graph.posts(PAGE_EN)
     assert post["image"] == image and post["message"] == "A poster"
@@ -126,14 +145,18 @@ def test_graph_photo_by_url_and_unpublished_photos_for_attached_media(fake_graph
     api = graph(fake_graph)
     by_url = api.put_object(PAGE_EN, "photos", url="https://example.org/a.png", caption="x")
     assert "post_id" in by_url
-    first = api.put_photo(io.BytesIO(png(1, 1)), album_path=f"{PAGE_EN}/photos",
-                          published="false")
-    second = api.put_photo(io.BytesIO(png(2, 2)), album_path=f"{PAGE_EN}/photos",
-                           published="false")
+    first = api.put_photo(io.BytesIO(png(1, 1)), album_path=f"{PAGE_EN}/photos", published="false")
+    second = api.put_photo(io.BytesIO(png(2, 2)), album_path=f"{PAGE_EN}/photos", published="false")
     assert set(first) == {"id"}
-    post = api.put_object(PAGE_EN, "feed", message="Two photos",
-                          **{"attached_media[0]": f'{{"media_fbid": "{first["id"]}"}}',
-                             "attached_media[1]": f'{{"media_fbid": "{second["id"]}"}}'})
+    post = api.put_object(
+        PAGE_EN,
+        "feed",
+        message="Two photos",
+        **{
+            "attached_media[0]": f'{{"media_fbid": "{first["id"]}"}}',
+            "attached_media[1]": f'{{"media_fbid": "{second["id"]}"}}',
+        },
+    )
     stored = {p["id"]: p for p in fake_graph.posts(PAGE_EN)}
     assert stored[post["id"]]["images"] == [png(1, 1), png(2, 2)]
     assert stored[by_url["post_id"]]["photo_url"] == "https://example.org/a.png"
@@ -154,8 +177,10 @@ def test_graph_refuses_a_duplicate_with_506(fake_graph):
 
 def test_graph_feed_pages_with_a_next_url_carrying_the_token(fake_graph):
     start = datetime(2026, 11, 1, tzinfo=UTC)
-    ids = [fake_graph.add_post(PAGE_EN, f"post {i}", created_time=start + timedelta(hours=i))
-           for i in range(5)]
+    ids = [
+        fake_graph.add_post(PAGE_EN, f"post {i}", created_time=start + timedelta(hours=i))
+        for i in range(5)
+    ]
     api = graph(fake_graph)
     first = api.get_connections(PAGE_EN, "feed", limit=2)
     assert [p["id"] for p in first["data"]] == [ids[4], ids[3]]
@@ -169,8 +194,12 @@ def test_graph_feed_pages_with_a_next_url_carrying_the_token(fake_graph):
     since = int((start + timedelta(hours=3)).timestamp())
     recent = api.get_connections(PAGE_EN, "feed", since=since)
     assert [p["id"] for p in recent["data"]] == [ids[4], ids[3]] and "next" not in recent["paging"]
-    assert api.get_connections(PAGE_EN, "feed", after=first["paging"]["cursors"]["after"],
-                               limit=1)["data"][0]["id"] == ids[2]
+    assert (
+        api.get_connections(PAGE_EN, "feed", after=first["paging"]["cursors"]["after"], limit=1)[
+            "data"
+        ][0]["id"]
+        == ids[2]
+    )
 
 
 def test_graph_token_errors(fake_graph):
@@ -203,26 +232,37 @@ def test_graph_python_false_is_refused_and_false_string_keeps_a_post_unpublished
 def test_graph_scheduled_posts(fake_graph):
     api = graph(fake_graph)
     when = int(time.time()) + 3600
-    post = api.put_object(PAGE_EN, "feed", message="later", published="false",
-                          scheduled_publish_time=str(when))
+    post = api.put_object(
+        PAGE_EN, "feed", message="later", published="false", scheduled_publish_time=str(when)
+    )
     assert [p["id"] for p in api.get_connections(PAGE_EN, "scheduled_posts")["data"]] == [
-        post["id"]]
+        post["id"]
+    ]
     assert api.get_connections(PAGE_EN, "feed")["data"] == []
     with pytest.raises(facebook.GraphAPIError):
-        api.put_object(PAGE_EN, "feed", message="too soon", published="false",
-                       scheduled_publish_time=str(int(time.time()) + 60))
+        api.put_object(
+            PAGE_EN,
+            "feed",
+            message="too soon",
+            published="false",
+            scheduled_publish_time=str(int(time.time()) + 60),
+        )
     fake_graph.clock = lambda: datetime.now(UTC) + timedelta(hours=2)
     assert [p["id"] for p in api.get_connections(PAGE_EN, "feed")["data"]] == [post["id"]]
 
 
 # ---- Graph: faults -------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("kind", "options", "code"), [
-    ("500", {}, 2),
-    ("429", {}, 4),
-    ("429", {"code": 32}, 32),
-    ("expired", {}, 190),
-])
+
+@pytest.mark.parametrize(
+    ("kind", "options", "code"),
+    [
+        ("500", {}, 2),
+        ("429", {}, 4),
+        ("429", {"code": 32}, 32),
+        ("expired", {}, 190),
+    ],
+)
 def test_graph_error_faults_raise_graph_api_errors(fake_graph, kind, options, code):
     fake_graph.fail_next(kind, **options)
     with pytest.raises(facebook.GraphAPIError) as caught:
@@ -235,8 +275,10 @@ def test_graph_error_faults_raise_graph_api_errors(fake_graph, kind, options, co
     assert fake_graph.posts(PAGE_EN) == []
 
 
-@pytest.mark.parametrize(("code", "subcode", "status"), [(368, None, 400), (190, 492, 400),
-                                                      (1609005, None, 400), (1, None, 500)])
+@pytest.mark.parametrize(
+    ("code", "subcode", "status"),
+    [(368, None, 400), (190, 492, 400), (1609005, None, 400), (1, None, 500)],
+)
 def test_graph_error_fault_answers_any_code(fake_graph, code, subcode, status):
     fake_graph.fail_next("error", code=code, subcode=subcode, status=status, message="Nope")
     with pytest.raises(facebook.GraphAPIError) as caught:
@@ -291,7 +333,8 @@ def test_graph_dropped_connections(fake_graph, kind, published):
 def test_graph_hold_accepts_on_arrival_and_answers_on_release(fake_graph):
     fake_graph.fail_next("hold")
     thread, outcome = in_thread(
-        lambda: graph(fake_graph).put_object(PAGE_EN, "feed", message="held"))
+        lambda: graph(fake_graph).put_object(PAGE_EN, "feed", message="held")
+    )
     assert fake_graph.held.wait(5)
     assert [p["message"] for p in fake_graph.posts(PAGE_EN)] == ["held"]
     assert not outcome
@@ -303,8 +346,10 @@ def test_graph_hold_accepts_on_arrival_and_answers_on_release(fake_graph):
 
 def test_graph_concurrent_duplicates_one_wins(fake_graph):
     fake_graph.latency = 0.1  # let both requests be in flight together
-    runs = [in_thread(lambda: graph(fake_graph).put_object(PAGE_EN, "feed", message="race"))
-            for _ in range(4)]
+    runs = [
+        in_thread(lambda: graph(fake_graph).put_object(PAGE_EN, "feed", message="race"))
+        for _ in range(4)
+    ]
     for thread, _ in runs:
         thread.join(5)
     outcomes = [outcome for _, outcome in runs]
@@ -320,10 +365,10 @@ def test_graph_client_killed_during_hold_leaves_the_post(fake_graph):
         "api = facebook.GraphAPI(sys.argv[2], session=http_session(sys.argv[1],"
         " ['https://graph.facebook.com'], 30))\n"
         "api.version = 'v24.0'\n"
-        "api.put_object(sys.argv[3], 'feed', message='killed while held')\n")
+        "api.put_object(sys.argv[3], 'feed', message='killed while held')\n"
+    )
     fake_graph.fail_next("hold")
-    child = subprocess.Popen([sys.executable, "-c", script, fake_graph.base_url, TOKEN_EN,
-                              PAGE_EN])
+    child = subprocess.Popen([sys.executable, "-c", script, fake_graph.base_url, TOKEN_EN, PAGE_EN])
     try:
         assert fake_graph.held.wait(20)
         os.kill(child.pid, signal.SIGKILL)
@@ -334,7 +379,8 @@ def test_graph_client_killed_during_hold_leaves_the_post(fake_graph):
     fake_graph.release()  # answering a dead client must not upset the fake
     assert [p["message"] for p in fake_graph.posts(PAGE_EN)] == ["killed while held"]
     assert graph(fake_graph).get_connections(PAGE_EN, "feed")["data"][0]["message"] == (
-        "killed while held")
+        "killed while held"
+    )
 
 
 def test_stop_releases_held_requests():
@@ -358,6 +404,7 @@ def test_graph_refused_connection_message_carries_the_token():
 
 # ---- X: posting ----------------------------------------------------------------------------
 
+
 def test_x_create_tweet_and_its_request(fake_x):
     response = x_client(fake_x).create_tweet(text="Hello https://example.org/a.")
     tweet_id = response.data["id"]
@@ -380,7 +427,8 @@ def test_x_duplicate_is_a_403_with_the_problem_detail(fake_x):
         client.create_tweet(text="Same")
     assert caught.value.api_codes == []
     assert caught.value.api_messages == [
-        "You are not allowed to create a Tweet with duplicate content."]
+        "You are not allowed to create a Tweet with duplicate content."
+    ]
     assert caught.value.response.json()["title"] == "Forbidden"
 
 
@@ -403,8 +451,13 @@ def test_x_over_long_text_is_a_bad_request(fake_x):
 
 def test_x_credentials_are_checked(fake_x):
     with pytest.raises(tweepy.Unauthorized) as caught:
-        x_client(fake_x, consumer_key=X_EN.api_key, consumer_secret=X_EN.api_secret,
-                 access_token="1-wrong", access_token_secret="x").create_tweet(text="x")
+        x_client(
+            fake_x,
+            consumer_key=X_EN.api_key,
+            consumer_secret=X_EN.api_secret,
+            access_token="1-wrong",
+            access_token_secret="x",
+        ).create_tweet(text="x")
     assert caught.value.api_messages == ["Unauthorized"]
     assert requests.post(fake_x.base_url + "/2/tweets", json={"text": "x"}).status_code == 401
     bearer = x_client(fake_x, bearer_token=X_BEARER)
@@ -415,25 +468,32 @@ def test_x_credentials_are_checked(fake_x):
 
 # ---- X: faults -----------------------------------------------------------------------------
 
+
 def test_x_rate_limit_has_a_reset_time(fake_x):
     fake_x.fail_next("429", reset_in=120)
     with pytest.raises(tweepy.TooManyRequests) as caught:
         x_client(fake_x).create_tweet(text="x")
     assert abs(caught.value.reset_time - (time.time() + 120)) < 5
-    assert caught.value.response.json() == {"title": "Too Many Requests", "detail":
-                                            "Too Many Requests", "type": "about:blank",
-                                            "status": 429}
+    assert caught.value.response.json() == {
+        "title": "Too Many Requests",
+        "detail": "Too Many Requests",
+        "type": "about:blank",
+        "status": 429,
+    }
 
 
-@pytest.mark.parametrize(("kind", "options", "error"), [
-    ("expired", {}, tweepy.Unauthorized),
-    ("500", {}, tweepy.TwitterServerError),
-    ("500", {"status": 500}, tweepy.TwitterServerError),
-    ("500", {"html": True}, tweepy.TwitterServerError),
-    ("error", {}, tweepy.BadRequest),
-    ("error", {"status": 404, "detail": "Not Found"}, tweepy.NotFound),
-    ("error", {"status": 403, "detail": "Not permitted"}, tweepy.Forbidden),
-])
+@pytest.mark.parametrize(
+    ("kind", "options", "error"),
+    [
+        ("expired", {}, tweepy.Unauthorized),
+        ("500", {}, tweepy.TwitterServerError),
+        ("500", {"status": 500}, tweepy.TwitterServerError),
+        ("500", {"html": True}, tweepy.TwitterServerError),
+        ("error", {}, tweepy.BadRequest),
+        ("error", {"status": 404, "detail": "Not Found"}, tweepy.NotFound),
+        ("error", {"status": 403, "detail": "Not permitted"}, tweepy.Forbidden),
+    ],
+)
 def test_x_error_faults(fake_x, kind, options, error):
     fake_x.fail_next(kind, **options)
     with pytest.raises(error):
@@ -482,6 +542,7 @@ def test_x_fault_forever_until_cleared_and_path_filters(fake_x):
 
 # ---- X: media ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("chunked", [False, True])
 def test_x_media_upload_alt_text_and_post(fake_x, chunked):
     api, image = x_api(fake_x), png(4, 3)
@@ -492,8 +553,14 @@ def test_x_media_upload_alt_text_and_post(fake_x, chunked):
     response = x_client(fake_x).create_tweet(text="With image", media_ids=[media.media_id])
     assert response.data["text"].startswith("With image https://t.co/")  # the media link
     [tweet] = fake_x.tweets()
-    assert tweet["media"] == [{"media_id": media.media_id_string, "alt_text": "A poster",
-                               "bytes": image, "type": "image/png"}]
+    assert tweet["media"] == [
+        {
+            "media_id": media.media_id_string,
+            "alt_text": "A poster",
+            "bytes": image,
+            "type": "image/png",
+        }
+    ]
     commands = [r.form.get("command") for r in fake_x.requests("upload")]
     assert commands == (["INIT", "APPEND", "FINALIZE", None] if chunked else [None, None])
 
@@ -524,6 +591,7 @@ def test_x_upload_faults_use_v1_bodies_and_api_wraps_transport_errors(fake_x):
 
 # ---- X: reading back -----------------------------------------------------------------------
 
+
 def test_x_texts_come_back_html_escaped(fake_x):
     client = x_client(fake_x)
     answer = client.create_tweet(text="Q&A <live> https://example.org/?a=1&b=2")
@@ -538,15 +606,17 @@ def test_x_timeline_rewrites_links_and_pages(fake_x):
     ids = [client.create_tweet(text=text).data["id"] for text in texts]
     user_id = client.get_me().data.id
     assert user_id == int(X_EN.user_id)  # tweepy's models turn the string ids into ints
-    page = client.get_users_tweets(user_id, user_auth=True, max_results=5,
-                                   tweet_fields=["created_at"])
+    page = client.get_users_tweets(
+        user_id, user_auth=True, max_results=5, tweet_fields=["created_at"]
+    )
     assert [str(t.id) for t in page.data] == ids[:1:-1]
     assert all(t.created_at is not None for t in page.data)
     assert page.data[0].text.startswith("Post 6 https://t.co/")
     assert "example.org" not in page.data[0].text and len(page.data[0].text) == 30
     assert page.meta["result_count"] == 5 and page.meta["newest_id"] == ids[6]
-    rest = client.get_users_tweets(user_id, user_auth=True, max_results=5,
-                                   pagination_token=page.meta["next_token"])
+    rest = client.get_users_tweets(
+        user_id, user_auth=True, max_results=5, pagination_token=page.meta["next_token"]
+    )
     assert [str(t.id) for t in rest.data] == ids[1::-1] and "next_token" not in rest.meta
     assert rest.data[0].created_at is None  # not asked for: X leaves it out
     future = datetime.now(UTC) + timedelta(hours=1)
@@ -569,17 +639,32 @@ def test_x_free_tier_forbids_timelines_but_not_me(fake_x):
 
 # ---- the server itself ---------------------------------------------------------------------
 
+
 def test_standalone_command_line():
-    account = ":".join([X_EN.username, X_EN.user_id, X_EN.api_key, X_EN.api_secret,
-                        X_EN.access_token, X_EN.access_token_secret])
-    server = subprocess.Popen([sys.executable, "-m", "tests.fakes.x", "--port", "0",
-                               "--account", account], stdout=subprocess.PIPE, text=True,
-                              cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    account = ":".join(
+        [
+            X_EN.username,
+            X_EN.user_id,
+            X_EN.api_key,
+            X_EN.api_secret,
+            X_EN.access_token,
+            X_EN.access_token_secret,
+        ]
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.x", "--port", "0", "--account", account],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+    )
     try:
         base_url = server.stdout.readline().split()[-1]
-        client = tweepy.Client(consumer_key=X_EN.api_key, consumer_secret=X_EN.api_secret,
-                               access_token=X_EN.access_token,
-                               access_token_secret=X_EN.access_token_secret)
+        client = tweepy.Client(
+            consumer_key=X_EN.api_key,
+            consumer_secret=X_EN.api_secret,
+            access_token=X_EN.access_token,
+            access_token_secret=X_EN.access_token_secret,
+        )
         client.session = http_session(base_url, X_HOSTS, 5)
         assert client.get_me().data.username == X_EN.username
     finally:

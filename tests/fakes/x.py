@@ -45,14 +45,21 @@ from urllib.parse import unquote
 from tests.fakes.server import FakeServer, Fault, Request, Response, serve_forever
 
 TWITTER_EPOCH_MS = 1288834974657
-OAUTH_PARAMS = ("oauth_consumer_key", "oauth_token", "oauth_signature_method",
-                "oauth_signature", "oauth_nonce", "oauth_timestamp")
+OAUTH_PARAMS = (
+    "oauth_consumer_key",
+    "oauth_token",
+    "oauth_signature_method",
+    "oauth_signature",
+    "oauth_nonce",
+    "oauth_timestamp",
+)
 URL = re.compile(r"https?://\S+")
 INVALID = "https://api.twitter.com/2/problems/invalid-request"
 FREE_TIER_DETAIL = (
     "You currently have access to a subset of X API V2 endpoints and limited v1.1 endpoints"
     " (e.g. media post, oauth) only. If you need access to this endpoint, you may need a"
-    " different access level. You can learn more here: https://developer.x.com/en/portal/product")
+    " different access level. You can learn more here: https://developer.x.com/en/portal/product"
+)
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 
 
@@ -80,8 +87,13 @@ class Media:
     alt_text: str | None = None
 
     def as_json(self) -> dict:
-        body = {"media_id": self.id, "media_id_string": str(self.id), "media_key": f"3_{self.id}",
-                "size": len(self.data), "expires_after_secs": 86400}
+        body = {
+            "media_id": self.id,
+            "media_id_string": str(self.id),
+            "media_key": f"3_{self.id}",
+            "size": len(self.data),
+            "expires_after_secs": 86400,
+        }
         if self.type.startswith("image/"):
             width, height = image_size(self.data)
             body["image"] = {"image_type": self.type, "w": width, "h": height}
@@ -99,10 +111,17 @@ class Tweet:
     reply_to: str | None = None
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "text": self.text, "display_text": self.display_text,
-                "created_at": self.created_at, "reply_to": self.reply_to,
-                "media": [{"media_id": str(m.id), "alt_text": m.alt_text, "bytes": m.data,
-                           "type": m.type} for m in self.media]}
+        return {
+            "id": self.id,
+            "text": self.text,
+            "display_text": self.display_text,
+            "created_at": self.created_at,
+            "reply_to": self.reply_to,
+            "media": [
+                {"media_id": str(m.id), "alt_text": m.alt_text, "bytes": m.data, "type": m.type}
+                for m in self.media
+            ],
+        }
 
 
 class XError(Exception):
@@ -144,9 +163,12 @@ class FakeX(FakeServer):
     def env(self, prefix: str, user: str | None = None) -> dict[str, str]:
         """The environment a channel with `env_prefix=prefix` needs."""
         a = self.account(user)
-        return {f"{prefix}_API_KEY": a.api_key, f"{prefix}_API_SECRET": a.api_secret,
-                f"{prefix}_ACCESS_TOKEN": a.access_token,
-                f"{prefix}_ACCESS_TOKEN_SECRET": a.access_token_secret}
+        return {
+            f"{prefix}_API_KEY": a.api_key,
+            f"{prefix}_API_SECRET": a.api_secret,
+            f"{prefix}_ACCESS_TOKEN": a.access_token,
+            f"{prefix}_ACCESS_TOKEN_SECRET": a.access_token_secret,
+        }
 
     def tweets(self, user: str | None = None) -> list[dict]:
         """The account's posts, oldest first."""
@@ -157,8 +179,13 @@ class FakeX(FakeServer):
     def add_tweet(self, user: str, text: str, created_at: datetime | None = None) -> str:
         """Put a post on the account as if made elsewhere; returns its id."""
         with self.state_lock:
-            tweet = Tweet(self._new_id(), self.account(user).user_id, text, self.tco(text),
-                          created_at or self.clock())
+            tweet = Tweet(
+                self._new_id(),
+                self.account(user).user_id,
+                text,
+                self.tco(text),
+                created_at or self.clock(),
+            )
             self._tweets.append(tweet)
             return tweet.id
 
@@ -170,9 +197,11 @@ class FakeX(FakeServer):
 
     def tco(self, text: str, media: list[Media] = ()) -> str:
         """`text` as X shows it back: links (and attached media) as t.co URLs."""
+
         def short(seed: str) -> str:
             digest = hashlib.sha256(seed.encode()).digest()
             return "https://t.co/" + base64.b64encode(digest, b"xz").decode()[:10]
+
         shown = _replace_urls(text, short)
         # X escapes these three as HTML entities in every text it gives back.
         shown = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -198,8 +227,11 @@ class FakeX(FakeServer):
         v1, opts = req.path.startswith("/1.1/"), fault.options
         if fault.kind == "500" and opts.get("html"):
             status = opts.get("status", 503)
-            return Response(status, "<html><body><h1>Something is technically wrong.</h1>"
-                                    "</body></html>", content_type="text/html; charset=utf-8")
+            return Response(
+                status,
+                "<html><body><h1>Something is technically wrong.</h1></body></html>",
+                content_type="text/html; charset=utf-8",
+            )
         if fault.kind == "500":
             status = opts.get("status", 503)
             if v1:
@@ -208,8 +240,11 @@ class FakeX(FakeServer):
             return self.problem(status, title, title)
         if fault.kind == "429":
             reset = int(time.time()) + int(opts.get("reset_in", self.reset_in))
-            headers = {"x-rate-limit-limit": "17", "x-rate-limit-remaining": "0",
-                       "x-rate-limit-reset": str(reset)}
+            headers = {
+                "x-rate-limit-limit": "17",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": str(reset),
+            }
             if v1:
                 return self.v1_error(429, 88, "Rate limit exceeded", headers)
             return self.problem(429, "Too Many Requests", "Too Many Requests", headers=headers)
@@ -223,30 +258,52 @@ class FakeX(FakeServer):
         return self.problem(401, "Unauthorized", "Unauthorized")
 
     # ---- answers ---------------------------------------------------------------------------
-    def problem(self, status: int, title: str, detail: str, type_: str = "about:blank",
-                headers: dict | None = None, **extra) -> Response:
+    def problem(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        type_: str = "about:blank",
+        headers: dict | None = None,
+        **extra,
+    ) -> Response:
         body = {"title": title, "detail": detail, "type": type_, **extra}
         if type_ != INVALID:
             body["status"] = status
         return Response(status, body, headers or {}, content_type="application/problem+json")
 
     def invalid(self, parameter: str, value, message: str) -> XError:
-        return XError(self.problem(400, "Invalid Request", "One or more parameters to your"
-                                   " request was invalid.", INVALID, errors=[
-                                       {"parameters": {parameter: [str(value)]},
-                                        "message": message}]))
+        return XError(
+            self.problem(
+                400,
+                "Invalid Request",
+                "One or more parameters to your request was invalid.",
+                INVALID,
+                errors=[{"parameters": {parameter: [str(value)]}, "message": message}],
+            )
+        )
 
     @staticmethod
     def v1_error(status: int, code: int, message: str, headers: dict | None = None) -> Response:
-        return Response(status, {"errors": [{"code": code, "message": message}]}, headers or {},
-                        content_type="application/json; charset=utf-8")
+        return Response(
+            status,
+            {"errors": [{"code": code, "message": message}]},
+            headers or {},
+            content_type="application/json; charset=utf-8",
+        )
 
     def ok(self, status: int, body) -> Response:
         reset = str(int(time.time()) + self.reset_in)
-        return Response(status, body, {"x-rate-limit-limit": "100",
-                                       "x-rate-limit-remaining": "99",
-                                       "x-rate-limit-reset": reset},
-                        content_type="application/json; charset=utf-8")
+        return Response(
+            status,
+            body,
+            {
+                "x-rate-limit-limit": "100",
+                "x-rate-limit-remaining": "99",
+                "x-rate-limit-reset": reset,
+            },
+            content_type="application/json; charset=utf-8",
+        )
 
     # ---- routes ----------------------------------------------------------------------------
     def _route(self, req: Request) -> Response:
@@ -259,8 +316,10 @@ class FakeX(FakeServer):
             return self._create(req, self._user(req))
         if path == "/2/users/me" and method == "GET":
             a = self._user(req)
-            return self.ok(200, {"data": {"id": a.user_id, "name": a.name or a.username,
-                                          "username": a.username}})
+            return self.ok(
+                200,
+                {"data": {"id": a.user_id, "name": a.name or a.username, "username": a.username}},
+            )
         match = re.fullmatch(r"/2/users/([^/]+)/tweets", path)
         if match and method == "GET":
             self._user(req, app_allowed=True)
@@ -269,28 +328,39 @@ class FakeX(FakeServer):
 
     def _user(self, req: Request, v1: bool = False, app_allowed: bool = False) -> Account | None:
         """The account the request authenticates as (None: an allowed app-only bearer)."""
+
         def unauthorised():
             if v1:
                 return XError(self.v1_error(401, 32, "Could not authenticate you."))
             return XError(self.problem(401, "Unauthorized", "Unauthorized"))
+
         header = req.headers.get("authorization", "")
         if header.startswith("Bearer ") and header[7:] in self.bearer_tokens:
             if app_allowed:
                 return None
-            raise XError(self.problem(
-                403, "Unsupported Authentication", "Authenticating with OAuth 2.0"
-                " Application-Only is forbidden for this endpoint.  Supported authentication"
-                " types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
-                "https://api.twitter.com/2/problems/unsupported-authentication"))
+            raise XError(
+                self.problem(
+                    403,
+                    "Unsupported Authentication",
+                    "Authenticating with OAuth 2.0"
+                    " Application-Only is forbidden for this endpoint.  Supported authentication"
+                    " types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
+                    "https://api.twitter.com/2/problems/unsupported-authentication",
+                )
+            )
         if not header.startswith("OAuth "):
             raise unauthorised()
         params = {k: unquote(v) for k, v in re.findall(r'(\w+)="([^"]*)"', header[6:])}
-        if (any(not params.get(name) for name in OAUTH_PARAMS)
-                or params["oauth_signature_method"] != "HMAC-SHA1"):
+        if (
+            any(not params.get(name) for name in OAUTH_PARAMS)
+            or params["oauth_signature_method"] != "HMAC-SHA1"
+        ):
             raise unauthorised()
         for account in self.accounts.values():
-            if (account.api_key, account.access_token) == (params["oauth_consumer_key"],
-                                                           params["oauth_token"]):
+            if (account.api_key, account.access_token) == (
+                params["oauth_consumer_key"],
+                params["oauth_token"],
+            ):
                 return account
         raise unauthorised()
 
@@ -305,55 +375,123 @@ class FakeX(FakeServer):
         if not text and not media_ids:
             raise self.invalid("text", "", "Post text or media is required")
         if weighted_length(text) > 280:
-            raise XError(self.problem(400, "Bad Request", "Your Tweet text is too long. For"
-                                      " more information on how Twitter determines text length"
-                                      " see https://github.com/twitter/twitter-text."))
+            raise XError(
+                self.problem(
+                    400,
+                    "Bad Request",
+                    "Your Tweet text is too long. For"
+                    " more information on how Twitter determines text length"
+                    " see https://github.com/twitter/twitter-text.",
+                )
+            )
         media = [self._media.get(int(m)) if str(m).isdigit() else None for m in media_ids]
-        if len(media) > 4 or any(m is None or m.owner != account.user_id or not m.finalized
-                                 or now - m.created > timedelta(days=1) for m in media):
+        if len(media) > 4 or any(
+            m is None
+            or m.owner != account.user_id
+            or not m.finalized
+            or now - m.created > timedelta(days=1)
+            for m in media
+        ):
             raise self.invalid("media.media_ids", media_ids, "Your media IDs are invalid.")
         if reply_to is not None:
             if not str(reply_to).isdigit():
-                raise self.invalid("reply.in_reply_to_tweet_id", reply_to,
-                                   f"The `reply.in_reply_to_tweet_id` query parameter value"
-                                   f" [{reply_to}] is not valid")
+                raise self.invalid(
+                    "reply.in_reply_to_tweet_id",
+                    reply_to,
+                    f"The `reply.in_reply_to_tweet_id` query parameter value"
+                    f" [{reply_to}] is not valid",
+                )
             if not any(t.id == str(reply_to) for t in self._tweets):
-                raise XError(self.problem(403, "Forbidden", "You attempted to reply to a Tweet"
-                                          " that is deleted or not visible to you."))
-        if text and any(t.author_id == account.user_id and t.text == text
-                        and now - t.created_at < self.duplicate_window for t in self._tweets):
-            raise XError(self.problem(403, "Forbidden", "You are not allowed to create a Tweet"
-                                      " with duplicate content."))
-        tweet = Tweet(self._new_id(), account.user_id, text, self.tco(text, media), now, media,
-                      str(reply_to) if reply_to is not None else None)
+                raise XError(
+                    self.problem(
+                        403,
+                        "Forbidden",
+                        "You attempted to reply to a Tweet that is deleted or not visible to you.",
+                    )
+                )
+        if text and any(
+            t.author_id == account.user_id
+            and t.text == text
+            and now - t.created_at < self.duplicate_window
+            for t in self._tweets
+        ):
+            raise XError(
+                self.problem(
+                    403,
+                    "Forbidden",
+                    "You are not allowed to create a Tweet with duplicate content.",
+                )
+            )
+        tweet = Tweet(
+            self._new_id(),
+            account.user_id,
+            text,
+            self.tco(text, media),
+            now,
+            media,
+            str(reply_to) if reply_to is not None else None,
+        )
         self._tweets.append(tweet)
-        return self.ok(201, {"data": {"id": tweet.id, "text": tweet.display_text,
-                                      "edit_history_tweet_ids": [tweet.id]}})
+        return self.ok(
+            201,
+            {
+                "data": {
+                    "id": tweet.id,
+                    "text": tweet.display_text,
+                    "edit_history_tweet_ids": [tweet.id],
+                }
+            },
+        )
 
     def _timeline(self, req: Request, user_id: str) -> Response:
         if self.lookups_forbidden:
-            raise XError(self.problem(
-                403, "Client Forbidden", FREE_TIER_DETAIL,
-                "https://api.twitter.com/2/problems/client-forbidden",
-                client_id="29457813", reason="client-not-enrolled",
-                registration_url="https://developer.x.com/en/portal/product",
-                required_enrollment="Appropriate Level of API Access"))
+            raise XError(
+                self.problem(
+                    403,
+                    "Client Forbidden",
+                    FREE_TIER_DETAIL,
+                    "https://api.twitter.com/2/problems/client-forbidden",
+                    client_id="29457813",
+                    reason="client-not-enrolled",
+                    registration_url="https://developer.x.com/en/portal/product",
+                    required_enrollment="Appropriate Level of API Access",
+                )
+            )
         if user_id not in self.accounts:
-            return self.ok(200, {"errors": [{
-                "value": user_id, "detail": f"Could not find user with id: [{user_id}].",
-                "title": "Not Found Error", "resource_type": "user", "parameter": "id",
-                "resource_id": user_id,
-                "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
+            return self.ok(
+                200,
+                {
+                    "errors": [
+                        {
+                            "value": user_id,
+                            "detail": f"Could not find user with id: [{user_id}].",
+                            "title": "Not Found Error",
+                            "resource_type": "user",
+                            "parameter": "id",
+                            "resource_id": user_id,
+                            "type": "https://api.twitter.com/2/problems/resource-not-found",
+                        }
+                    ]
+                },
+            )
         raw = req.arg("max_results") or "10"
         if not raw.isdigit() or not 5 <= int(raw) <= 100:
-            raise self.invalid("max_results", raw, f"The `max_results` query parameter value"
-                               f" [{raw}] is not between 5 and 100")
-        tweets = sorted((t for t in self._tweets if t.author_id == user_id),
-                        key=lambda t: int(t.id), reverse=True)
+            raise self.invalid(
+                "max_results",
+                raw,
+                f"The `max_results` query parameter value [{raw}] is not between 5 and 100",
+            )
+        tweets = sorted(
+            (t for t in self._tweets if t.author_id == user_id),
+            key=lambda t: int(t.id),
+            reverse=True,
+        )
         if "replies" in (req.arg("exclude") or ""):
             tweets = [t for t in tweets if t.reply_to is None]
-        for name, keep in (("start_time", lambda t, v: t.created_at >= v),
-                           ("end_time", lambda t, v: t.created_at < v)):
+        for name, keep in (
+            ("start_time", lambda t, v: t.created_at >= v),
+            ("end_time", lambda t, v: t.created_at < v),
+        ):
             if req.arg(name):
                 try:
                     value = datetime.fromisoformat(req.arg(name))
@@ -361,14 +499,17 @@ class FakeX(FakeServer):
                     raise self.invalid(name, req.arg(name), f"Invalid '{name}'") from None
                 value = value if value.tzinfo else value.replace(tzinfo=UTC)
                 tweets = [t for t in tweets if keep(t, value)]
-        for name, keep in (("since_id", lambda t, v: int(t.id) > v),
-                           ("until_id", lambda t, v: int(t.id) < v),
-                           ("pagination_token", lambda t, v: int(t.id) < v)):
+        for name, keep in (
+            ("since_id", lambda t, v: int(t.id) > v),
+            ("until_id", lambda t, v: int(t.id) < v),
+            ("pagination_token", lambda t, v: int(t.id) < v),
+        ):
             if req.arg(name):
-                value = int(_untoken(req.arg(name)) if name == "pagination_token"
-                            else req.arg(name))
+                value = int(
+                    _untoken(req.arg(name)) if name == "pagination_token" else req.arg(name)
+                )
                 tweets = [t for t in tweets if keep(t, value)]
-        page, more = tweets[:int(raw)], len(tweets) > int(raw)
+        page, more = tweets[: int(raw)], len(tweets) > int(raw)
         fields = set((req.arg("tweet.fields") or "").split(","))
         meta: dict = {"result_count": len(page)}
         if not page:
@@ -380,11 +521,9 @@ class FakeX(FakeServer):
 
     @staticmethod
     def _fields(tweet: Tweet, fields: set[str]) -> dict:
-        data = {"id": tweet.id, "text": tweet.display_text,
-                "edit_history_tweet_ids": [tweet.id]}
+        data = {"id": tweet.id, "text": tweet.display_text, "edit_history_tweet_ids": [tweet.id]}
         if "created_at" in fields:
-            data["created_at"] = tweet.created_at.astimezone(UTC).strftime(
-                "%Y-%m-%dT%H:%M:%S.000Z")
+            data["created_at"] = tweet.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         if "author_id" in fields:
             data["author_id"] = tweet.author_id
         if "attachments" in fields and tweet.media:
@@ -397,19 +536,35 @@ class FakeX(FakeServer):
         command = req.arg("command")
         if command is None and req.method == "POST":  # simple upload
             data = self._media_bytes(req)
-            media = Media(int(self._new_id()), account.user_id, sniff(data), self.clock(), data,
-                          len(data), finalized=True)
+            media = Media(
+                int(self._new_id()),
+                account.user_id,
+                sniff(data),
+                self.clock(),
+                data,
+                len(data),
+                finalized=True,
+            )
             self._check_size(media)
             self._media[media.id] = media
             return self.ok(200, media.as_json())
         if command == "INIT":
-            media = Media(int(self._new_id()), account.user_id,
-                          req.arg("media_type") or "application/octet-stream", self.clock(),
-                          total_bytes=int(req.arg("total_bytes") or 0))
+            media = Media(
+                int(self._new_id()),
+                account.user_id,
+                req.arg("media_type") or "application/octet-stream",
+                self.clock(),
+                total_bytes=int(req.arg("total_bytes") or 0),
+            )
             self._media[media.id] = media
-            return self.ok(202, {k: v for k, v in media.as_json().items()
-                                 if k in ("media_id", "media_id_string", "media_key",
-                                          "expires_after_secs")})
+            return self.ok(
+                202,
+                {
+                    k: v
+                    for k, v in media.as_json().items()
+                    if k in ("media_id", "media_id_string", "media_key", "expires_after_secs")
+                },
+            )
         media = self._media.get(int(req.arg("media_id") or 0))
         if media is None or media.owner != account.user_id:
             raise XError(self.v1_error(400, 324, "Invalid media id."))
@@ -438,8 +593,9 @@ class FakeX(FakeServer):
 
     def _check_size(self, media: Media) -> None:
         if media.type.startswith("image/") and len(media.data) > MAX_IMAGE_BYTES:
-            raise XError(self.v1_error(400, 324, f"Image file size must be <= {MAX_IMAGE_BYTES}"
-                                                 " bytes"))
+            raise XError(
+                self.v1_error(400, 324, f"Image file size must be <= {MAX_IMAGE_BYTES} bytes")
+            )
 
     def _metadata(self, req: Request, account: Account) -> Response:
         body = req.json if isinstance(req.json, dict) else {}
@@ -481,8 +637,13 @@ def weighted_length(text: str) -> int:
         cp = ord(ch)
         if cp in (0x200D, 0xFE0F) or 0x1F3FB <= cp <= 0x1F3FF or after_zwj:
             weight = 0  # joined into the emoji sequence before it
-        elif (cp <= 0x10FF or 0x2000 <= cp <= 0x200D or 0x2010 <= cp <= 0x201F
-              or 0x2032 <= cp <= 0x2037 or 0x1F1E6 <= cp <= 0x1F1FF):
+        elif (
+            cp <= 0x10FF
+            or 0x2000 <= cp <= 0x200D
+            or 0x2010 <= cp <= 0x201F
+            or 0x2032 <= cp <= 0x2037
+            or 0x1F1E6 <= cp <= 0x1F1FF
+        ):
             weight = 1  # regional indicators: a flag (two of them) weighs 2
         else:
             weight = 2
@@ -522,9 +683,9 @@ def image_size(data: bytes) -> tuple[int, int]:
     if kind == "image/jpeg":
         i = 2
         while i + 9 < len(data) and data[i] == 0xFF:
-            marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+            marker, length = data[i + 1], struct.unpack(">H", data[i + 2 : i + 4])[0]
             if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                height, width = struct.unpack(">HH", data[i + 5:i + 9])
+                height, width = struct.unpack(">HH", data[i + 5 : i + 9])
                 return width, height
             i += 2 + length
     return 0, 0
@@ -533,8 +694,12 @@ def image_size(data: bytes) -> tuple[int, int]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--account", action="append", default=[],
-                        metavar="USERNAME:USER_ID:API_KEY:API_SECRET:TOKEN:TOKEN_SECRET")
+    parser.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="USERNAME:USER_ID:API_KEY:API_SECRET:TOKEN:TOKEN_SECRET",
+    )
     parser.add_argument("--bearer", action="append", default=[])
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--lookups-forbidden", action="store_true")
