@@ -15,6 +15,7 @@ import threading
 import types
 import unicodedata
 from collections.abc import Callable
+from functools import cache, lru_cache
 
 MAX_WEIGHTED_LENGTH = 280
 
@@ -67,10 +68,11 @@ def _import_twitter_text() -> types.ModuleType:
 
 
 def _build_counter(twitter_text: types.ModuleType) -> Callable[[str], int]:
-    """Return parse_tweet's weightedLength, with an exact shortcut for plain text."""
+    """Return parse_tweet's weightedLength, computed the same way without its slow regexes."""
     from twitter_text.config import config
+    from twitter_text.extract_urls import extract_urls_with_indices
     from twitter_text.parse_tweet import convert_line_ending
-    from twitter_text.regexp.emoji import emoji_list
+    from twitter_text.regexp import emoji as emoji_module
     from twitter_text.regexp.extract_url import extract_url
     from twitter_text.regexp.valid_cctld import valid_cctld
     from twitter_text.regexp.valid_gtld import valid_gtld
@@ -82,45 +84,162 @@ def _build_counter(twitter_text: types.ModuleType) -> Callable[[str], int]:
     def slow(text: str) -> int:
         return parse_tweet(text).weightedLength
 
-    # parse_tweet spends ~1.5 ms on 200 characters, nearly all of it in its emoji and URL
-    # regexes: alone that would cap the pipeline far below 5,000 posts/s. When both of its
-    # entity maps are provably empty, its loop is just the sum of per-character weights, which
-    # is computed here on the same normalised text. Each proof rests on the library's own data
-    # (checked here, else no shortcut), so it holds for exactly the installed version:
-    # - Emoji: every match of its emoji regex is a listed single code point or a listed
-    #   sequence, and every sequence contains a non-ASCII code point (else its first code point
-    #   is taken), so a text sharing no character with `emoji_chars` has no emoji.
+    # parse_tweet spends ~1.5 ms on 200 characters (~2.5 ms with an emoji or a link), nearly all
+    # of it in its emoji and URL regexes: alone that would cap the pipeline far below 5,000
+    # posts/s, and splitting a thread counts many candidate parts. Its loop is the sum of
+    # per-character weights, except that a URL entity weighs `transformed_url_length` and an
+    # emoji entity `default_weight`, each skipping its characters. Here the same entities are
+    # found faster, and the plain stretches between them are weighed in one regex call. Each
+    # step rests on the library's own data (checked here, else parse_tweet is used as is), so
+    # it holds for exactly the installed version:
+    # - Emoji: its regex is `seq|seq|...|[singles]`, ~3,600 alternatives tried at every position.
+    #   Only alternatives starting with the character at a position can match there, so trying,
+    #   at each position holding such a first character, a small regex of just those
+    #   alternatives in their original order (the first that matches wins, as in the big one),
+    #   then the single code point, finds the same matches as `finditer`.
     # - URLs: every URL match contains a domain name ending in "." immediately followed by a
     #   gTLD, ccTLD or punycode label (with that label's lookahead). `url_hint` is exactly that,
-    #   under the URL regex's own flags, so no hint means no URL. Its lookahead only skips the
-    #   ~1,600 alternatives after ". " or "3.5": every alternative starts with a letter, and
-    #   whatever matches a letter ignoring case is a letter.
+    #   under the URL regex's own flags, so no hint means no URL; with a hint the library's own
+    #   `extract_urls_with_indices` finds them. Its lookahead only skips the ~1,600 alternatives
+    #   after ". " or "3.5": every alternative starts with a letter, and whatever matches a
+    #   letter ignoring case is a letter.
     light_weights = {r["weight"] for r in options["ranges"]}
     tlds = [_literal_alternatives(p.pattern) for p in (valid_gtld, valid_cctld)]
     if len(light_weights) != 1 or None in tlds or valid_punycode.pattern != r"(?:xn--[\-0-9a-z]+)":
         return slow
     if not all(tld[0].isalpha() for tld in tlds[0] + tlds[1]):
         return slow
+    if not options.get("emoji_parsing_enabled", False):
+        return slow
+    emoji_at = _emoji_finder(emoji_module)
+    if emoji_at is None:
+        return slow
     light, heavy, scale = light_weights.pop(), options["default_weight"], options["scale"]
-    emoji_chars: set[str] = set()
-    for entry in emoji_list:
-        seq = [chr(int(cp, 16)) for cp in entry.codepoint.split()]
-        emoji_chars |= {c for c in seq if not c.isascii()} or {seq[0]}
+    url_weight = options["transformed_url_length"] * scale
     alternatives = "|".join(p.pattern for p in (valid_gtld, valid_cctld, valid_punycode))
     url_hint = re.compile(rf"\.(?=[^\W\d_])(?:{alternatives})", extract_url.flags)
-    light_char = re.compile(
-        "[" + "".join(f"\\U{r['start']:08x}-\\U{r['end']:08x}" for r in options["ranges"]) + "]"
+    # Counting the heavy characters by a negated class: ~15x faster than deleting the light.
+    heavy_char = re.compile(
+        "[^" + "".join(f"\\U{r['start']:08x}-\\U{r['end']:08x}" for r in options["ranges"]) + "]"
     )
 
+    def plain(text: str) -> int:
+        n_heavy = 0 if text.isascii() else len(heavy_char.findall(text))
+        return (len(text) - n_heavy) * light + n_heavy * heavy
+
+    @lru_cache(maxsize=4096)
+    def urls_in(piece: str) -> tuple[tuple[int, int], ...]:
+        return tuple((u["indices"][0], len(u["url"])) for u in extract_urls_with_indices(piece))
+
+    def urls(text: str) -> list[tuple[int, int]]:
+        # (start, length) of the URL entities. A URL never holds a space or a line break (its
+        # domain, path and query characters exclude them), and a match depends only on the
+        # one character before the URL: so each word with a hint is searched on its own, with
+        # the character before it, and the answer is cached (thread splitting and `check` count
+        # the same links over and over).
+        found, done = [], -1
+        for hint in url_hint.finditer(text):
+            at = hint.start()
+            if at < done:
+                continue  # a second hint in a word already searched
+            start = max(text.rfind(" ", 0, at), text.rfind("\n", 0, at)) + 1
+            ends = [e for e in (text.find(" ", at), text.find("\n", at)) if e >= 0]
+            done = min(ends, default=len(text))
+            offset = max(start - 1, 0)
+            found += [(offset + i, n) for i, n in urls_in(text[offset:done])]
+        return found
+
+    @lru_cache(maxsize=2048)
     def count(text: str) -> int:
-        normalized = convert_line_ending(unicodedata.normalize("NFC", text))
-        if not emoji_chars.isdisjoint(normalized) or url_hint.search(normalized):
-            return slow(text)
-        # Deleting the light characters is ~20x faster than collecting the heavy ones.
-        n_heavy = 0 if normalized.isascii() else len(light_char.sub("", normalized))
-        return ((len(normalized) - n_heavy) * light + n_heavy * heavy) // scale
+        # Cached: `check` and thread splitting count the same texts (a post, then its parts) more
+        # than once.
+        normalized = unicodedata.normalize("NFC", text)
+        if "\r" in normalized:  # only \r\n and \r change: \n stays \n
+            normalized = convert_line_ending(normalized)
+        entities: dict[int, tuple[int, int]] = {}  # start -> (length, weight)
+        for start, length in emoji_at(normalized):
+            entities[start] = (length, heavy)
+        for start, length in urls(normalized):
+            # parse_tweet: a URL wins over an emoji at the same index; it skips len(url).
+            entities[start] = (length, url_weight)
+        if not entities:
+            return plain(normalized) // scale
+        total = pos = 0
+        for start in sorted(entities):
+            if start < pos:
+                continue  # inside an entity already counted, as parse_tweet skips it
+            length, weight = entities[start]
+            total += plain(normalized[pos:start]) + weight
+            pos = start + max(length, 1)
+        return (total + plain(normalized[pos:])) // scale
 
     return count
+
+
+def _emoji_finder(emoji_module: types.ModuleType) -> Callable[[str], list[tuple[int, int]]] | None:
+    """(start, length) of each match of twitter_text's emoji regex, as `finditer` gives them.
+
+    None when the regex is not built the way this relies on (then parse_tweet is used).
+    """
+    multi = emoji_module.multi_codepoint_emoji_joined
+    singles = emoji_module.single_codepoint_emoji_raw
+    if emoji_module.emoji.pattern != f"{multi}|[{singles}]" or emoji_module.emoji.flags != re.U:
+        return None
+    sequence = re.compile(r"(?:\\U[0-9A-Fa-f]{8})+")
+    by_first: dict[str, list[str]] = {}
+    for alternative in multi.split("|"):
+        if not sequence.fullmatch(alternative):
+            return None
+        by_first.setdefault(chr(int(alternative[2:10], 16)), []).append(alternative)
+    single_set = {chr(cp) for cp in emoji_module.single_codepoint_emoji_int}
+    firsts = set(by_first) | single_set
+    alternatives_of = {
+        first: "|".join(by_first.get(first, []) + ([re.escape(first)] * (first in single_set)))
+        for first in firsts
+    }
+
+    @cache
+    def small(first: str) -> re.Pattern | None:
+        # Compiled on first use: all ~1,300 of them would take ~0.5 s.
+        return re.compile(alternatives_of[first]) if first in alternatives_of else None
+
+    # Where a match may start: a class of a few wide ranges that hold every non-ASCII first
+    # character (sre tests a class's ranges one by one, so ~1,300 characters or ~150 exact
+    # ranges cost more than the rest of the count), each hit then looked up exactly; and ASCII
+    # characters (digits, "#", "*": keycaps) only when followed by a character that can come
+    # second in one of their sequences, as digits are frequent.
+    codes, ranges = sorted(ord(c) for c in firsts if not c.isascii()), []
+    for code in codes:
+        if ranges and code - ranges[-1][1] <= 0x100:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    non_ascii = re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
+    ascii_starts = []
+    for first in sorted(c for c in firsts if c.isascii()):
+        if first in single_set:
+            ascii_starts.append(re.escape(first))
+        else:
+            seconds = {chr(int(alternative[12:20], 16)) for alternative in by_first[first]}
+            ascii_starts.append(f"{re.escape(first)}(?=[{''.join(sorted(seconds))}])")
+    ascii_start = re.compile("|".join(ascii_starts) or "(?!)")
+
+    def find(text: str) -> list[tuple[int, int]]:
+        starts = [m.start() for m in ascii_start.finditer(text)]
+        if not text.isascii():
+            starts = sorted(starts + [m.start() for m in non_ascii.finditer(text)])
+        found, pos = [], 0
+        for at in starts:
+            if at < pos:
+                continue  # inside the previous match, where finditer does not look either
+            pattern = small(text[at])
+            match = pattern.match(text, at) if pattern else None
+            if match:
+                found.append((at, match.end() - at))
+                pos = match.end()
+        return found
+
+    return find
 
 
 def _literal_alternatives(pattern: str) -> list[str] | None:
