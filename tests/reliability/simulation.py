@@ -305,6 +305,14 @@ class Simulation:
     def __enter__(self) -> Simulation:
         self.graph.start()
         self.x.start()
+        try:
+            self._set_up()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _set_up(self) -> None:
         # Duplicate refusal would hide a second send; X's is relied on only without lookups.
         self.graph.duplicate_window = timedelta(0)
         if self.scenario.x_lookups_forbidden:
@@ -319,7 +327,6 @@ class Simulation:
             **self.x.env("X_EN"),
         }
         self.posts = self._posts()
-        return self
 
     def __exit__(self, *exc) -> None:
         self.graph.release()
