@@ -363,14 +363,21 @@ def publishing(
 
 def startup(runs: int) -> list[Row]:
     cmd = [sys.executable, "-m", "pipeline", "validate", "--root", str(ROOT)]
+    cache = Path(tempfile.mkdtemp(prefix="crosspost-bench-cache-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSPOST_")}
-    subprocess.run(cmd, env=env, capture_output=True, check=True)  # warm the file cache
-    times = []
-    for _ in range(runs):
+    env["CROSSPOST_CACHE_DIR"] = str(cache)
+
+    def timed(cold: bool) -> float:
+        if cold:  # the first validate after installing, or after the texts changed
+            shutil.rmtree(cache, ignore_errors=True)
         start = time.perf_counter()
         subprocess.run(cmd, env=env, capture_output=True, check=True)
-        times.append(time.perf_counter() - start)
-    median = statistics.median(times)
+        return time.perf_counter() - start
+
+    timed(cold=True)  # warm the operating system's file cache
+    cold = statistics.median(timed(cold=True) for _ in range(runs))
+    median = statistics.median(timed(cold=False) for _ in range(runs))
+    shutil.rmtree(cache, ignore_errors=True)
     trace = subprocess.run(
         [sys.executable, "-X", "importtime", *cmd[1:]], env=env, capture_output=True, text=True
     ).stderr
@@ -395,7 +402,8 @@ def startup(runs: int) -> list[Row]:
             f"{median:.2f} s median of {runs}",
             "< 0.5 s",
             median < 0.5,
-            f"imports {total_imports:.2f} s: "
+            f"texts seen before (X lengths cached); {cold:.2f} s when they are new. "
+            f"Imports when new {total_imports:.2f} s: "
             + ", ".join(f"{name} {sec * 1000:.0f} ms" for name, sec in slowest),
         ),
         Row(

@@ -7,16 +7,27 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
+# In CI, property tests run the same examples every time (a red CI must be reproducible);
+# on a developer's machine they explore new ones, and each failure becomes an @example.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
+
 REPO = Path(__file__).resolve().parents[1]
+
+# Tests never read or write the user's cache of X lengths (pipeline/platforms/xtext.py).
+os.environ["CROSSPOST_CACHE_DIR"] = tempfile.mkdtemp(prefix="crosspost-test-cache-")
 
 #: a valid PNG of 1x1 pixel
 PNG = bytes.fromhex(
@@ -129,7 +140,8 @@ def cli():
 
 def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a CLI subprocess: short retry waits, and `env` on top."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSPOST_")}
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith("CROSSPOST_") or k == "CROSSPOST_CACHE_DIR"}
     full_env.update({"CROSSPOST_RETRY_BASE": "0.05", "CROSSPOST_RETRY_CAP": "0.5",
                      "CROSSPOST_RETRY_BUDGET": "3", "CROSSPOST_LOCK_TIMEOUT": "2"})
     full_env.update(env or {})
