@@ -24,7 +24,9 @@ WORD, SENTENCE, PARAGRAPH, END = 1, 2, 3, 4
 _CLOSERS = "\"'”’»)\\]」』）"
 _GAP = re.compile(r"\s+")
 _SENTENCE_END = re.compile(rf"[.!?؟。！？۔][{_CLOSERS}]*$")
-_CJK_STOP = re.compile(rf"[。！？][{_CLOSERS}]*(?=[^\s{_CLOSERS}])")
+# A CJK full stop ends a sentence without a space after it, when a word follows (not more
+# punctuation: hypothesis found "中文。." split between its two stops).
+_CJK_STOP = re.compile(rf"[。！？][{_CLOSERS}]*(?=\w)")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _JOINERS = "\u200c\u200d"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.platforms.xtext import MAX_WEIGHTED_LENGTH, weighted_length
@@ -161,6 +161,8 @@ weighted_words = st.sampled_from(
     st.lists(st.tuples(weighted_words, separators), min_size=30, max_size=120),
     st.integers(40, MAX_WEIGHTED_LENGTH),
 )
+# Found by hypothesis: "中文。." was split between the two full stops.
+@example(pairs=[("Rojbaş", " ")] * 16 + [("中文。", ". ")] + [("Rojbaş", " ")] * 13, limit=40)
 def test_property_parts_fit_by_x_weighted_length(pairs, limit):
     text = "".join(word + sep for word, sep in pairs)
     parts = split_thread(text, limit, weighted_length)
