@@ -392,10 +392,11 @@ def startup(runs: int) -> list[Row]:
     timed(cold=True)  # warm the operating system's file cache
     cold = statistics.median(timed(cold=True) for _ in range(runs))
     median = statistics.median(timed(cold=False) for _ in range(runs))
-    shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(cache, ignore_errors=True)  # the import trace is of a cold start
     trace = subprocess.run(
         [sys.executable, "-X", "importtime", *cmd[1:]], env=env, capture_output=True, text=True
     ).stderr
+    shutil.rmtree(cache, ignore_errors=True)  # that run wrote the cache again
     modules = {}
     for line in trace.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
