@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from pipeline.errors import Problem
-from pipeline.model import Campaign, Channel, Event, is_localised
+from pipeline.model import Campaign, Channel, Event, is_localised, known_language
 from pipeline.source import Document, read_yaml
 
 CHANNELS_FILE = "channels.yaml"
@@ -176,17 +176,6 @@ def _check_channel(doc: Document, ch: Channel) -> list[Problem]:
     if ch.thread and ch.platform != "x":
         out.append(doc.problem((ch.name, "thread"), f"thread is for x channels, not {ch.platform}"))
     return out
-
-
-def known_language(code: str) -> bool:
-    """Whether CLDR (through Babel) knows the language code."""
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        Locale.parse(code.replace("-", "_"))
-    except (UnknownLocaleError, ValueError, TypeError):
-        return False
-    return True
 
 
 def _language_code(name: str) -> str | None:
@@ -411,9 +400,7 @@ def _check_localised(doc, at, value: Any, languages: set[str], problems, require
     """A localised value must give a text for every language of the campaign's channels."""
     if not isinstance(value, dict) or not languages:
         return
-    if not required and not is_localised(value, languages | set(value)):
-        return
-    if not required and not (set(value) & languages):
+    if not required and not is_localised(value, languages):
         return  # an ordinary mapping, not a translation table
     for lang in sorted(languages - set(value)):
         problems.append(

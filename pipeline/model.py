@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
@@ -145,5 +146,23 @@ def localise(value: Any, language: str, languages: set[str]) -> Any:
 
 
 def is_localised(value: Any, languages: set[str]) -> bool:
-    """Whether `value` is a {language: text} mapping (all keys are campaign languages)."""
-    return isinstance(value, dict) and bool(value) and set(value) <= languages
+    """Whether `value` is a {language: text} table: a mapping with a text for at least one of
+    the campaign's languages, whose other keys are language codes too (texts for languages no
+    channel uses yet are allowed, and ignored)."""
+    return (
+        isinstance(value, dict)
+        and bool(set(value) & languages)
+        and all(isinstance(k, str) and (k in languages or known_language(k)) for k in value)
+    )
+
+
+@lru_cache(maxsize=512)
+def known_language(code: str) -> bool:
+    """Whether CLDR (through Babel) knows the language code."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(code.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return False
+    return True

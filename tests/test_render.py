@@ -131,3 +131,19 @@ def test_right_to_left_text_renders_unchanged(repo):
     assert rendered.problems == []
     assert rendered.text.startswith("تۆوی گۆڕان — ")
     assert "2030" in rendered.text
+
+
+def test_texts_for_a_language_no_channel_uses_are_allowed_and_ignored(repo, cli):
+    # Found by the reliability suite: with a Turkish title but no Turkish channel, the whole
+    # mapping was rendered, and a mapping image_alt crashed the length check.
+    repo.write("channels.yaml", 'facebook-en: {platform: facebook, language: en, page_id: "1"}\n')
+    text = (repo.root / "campaigns/spring.yaml").read_text()
+    repo.write("campaigns/spring.yaml", text.replace("[facebook-en, facebook-tr, x-en]",
+                                                     "[facebook-en]"))
+
+    result = cli("preview", "--root", repo.root, "--format", "json")
+
+    assert result.code == 0, result.output
+    announce = next(p for p in result.json()["posts"] if p["moment"] == "announce")
+    assert announce["text"].startswith("Seeds of change: April 10, 2030")
+    assert announce["image_alt"] == "A seedling"
