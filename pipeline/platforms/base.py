@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -110,8 +110,19 @@ class Adapter:
         """
         raise NotImplementedError
 
+    def _once(self, name: str, build: Callable[[], Any]) -> Any:
+        """`build()` on first use, the same object after: one connection pool for a whole run."""
+        built = self.__dict__.setdefault("_built", {})
+        if name not in built:
+            built[name] = build()
+        return built[name]
+
     def close(self) -> None:
         """Release connections."""
+        for thing in self.__dict__.pop("_built", {}).values():
+            session = thing if hasattr(thing, "mount") else getattr(thing, "session", None)
+            if session is not None:
+                session.close()
 
     # --- errors: one place for every adapter ----------------------------------------------------
 

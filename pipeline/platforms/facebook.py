@@ -57,6 +57,9 @@ class FacebookPage(Adapter):
     secret_names = ("PAGE_TOKEN",)
 
     def _graph(self):
+        return self._once("graph", self._new_graph)
+
+    def _new_graph(self):
         import facebook
 
         session = http_session(self.channel.api_base, [GRAPH_HOST], self.timeout)

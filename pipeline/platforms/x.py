@@ -52,9 +52,18 @@ class XAccount(Adapter):
         return weighted_length(text)
 
     def _session(self):
-        return http_session(self.channel.api_base, [API_HOST, UPLOAD_HOST], self.timeout)
+        return self._once(
+            "session",
+            lambda: http_session(self.channel.api_base, [API_HOST, UPLOAD_HOST], self.timeout),
+        )
 
     def _client(self):
+        return self._once("client", self._new_client)
+
+    def _api(self):
+        return self._once("api", self._new_api)
+
+    def _new_client(self):
         import tweepy
 
         s = self.secrets
@@ -68,7 +77,7 @@ class XAccount(Adapter):
         client.session = self._session()
         return client
 
-    def _api(self):
+    def _new_api(self):
         import tweepy
 
         s = self.secrets
