@@ -52,14 +52,15 @@ def _check_one(post: RenderedPost, root: Path) -> RenderedPost:
     problems = list(post.problems)
     parts = [post.text] if post.text else []
     limit = adapter.max_length
-    if post.text and planned.channel.thread and adapter.count(post.text) > limit:
+    if post.text and planned.channel.thread:  # split_thread returns [text] when it fits
         try:
             parts = split_thread(post.text, limit, adapter.count)
         except ValueError as exc:
             problems.append(_problem(post, f"cannot split into a thread: {exc}"))
     length = max((adapter.count(p) for p in parts), default=0)
     if length > limit:
-        hint = "" if planned.platform != "x" else " (or set `thread: true` on the channel)"
+        can_thread = planned.platform == "x" and not planned.channel.thread
+        hint = " (or set `thread: true` on the channel)" if can_thread else ""
         problems.append(
             _problem(
                 post,
