@@ -16,7 +16,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from pipeline.errors import Problem
-from pipeline.model import Campaign, Channel, Event, is_localised, known_language
+from pipeline.model import (
+    PLATFORM_KEYS,
+    REQUIRED_KEYS,
+    Campaign,
+    Channel,
+    Event,
+    is_localised,
+    known_language,
+)
 from pipeline.source import Document, read_yaml
 
 CHANNELS_FILE = "channels.yaml"
@@ -165,16 +173,18 @@ def _check_channel(doc: Document, ch: Channel) -> list[Problem]:
                 f"unknown language code {ch.language!r} (use a CLDR/BCP-47 code: {hint})",
             )
         )
-    if ch.platform == "facebook" and not ch.page_id:
-        out.append(doc.problem((ch.name,), f"facebook channel {ch.name!r} needs a page_id"))
-    if ch.platform != "facebook" and ch.page_id:
-        out.append(
-            doc.problem(
-                (ch.name, "page_id"), f"page_id is for facebook channels, not {ch.platform}"
+    for key in REQUIRED_KEYS.get(ch.platform, ()):
+        if getattr(ch, key) is None:
+            article = "an" if key[0] in "aeiou" else "a"
+            message = f"{ch.platform} channel {ch.name!r} needs {article} {key}"
+            out.append(doc.problem((ch.name,), message))
+    for key in ch.keys_set():
+        platforms = PLATFORM_KEYS[key]
+        if ch.platform not in platforms:
+            names = " and ".join(", ".join(platforms).rsplit(", ", 1))
+            out.append(
+                doc.problem((ch.name, key), f"{key} is for {names} channels, not {ch.platform}")
             )
-        )
-    if ch.thread and ch.platform != "x":
-        out.append(doc.problem((ch.name, "thread"), f"thread is for x channels, not {ch.platform}"))
     return out
 
 

@@ -73,21 +73,67 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
+#: every platform crosspost publishes to, as written in channels.yaml
+PLATFORMS = ("facebook", "x", "mastodon", "bluesky", "telegram")
+#: platform-specific channel keys and the platforms that use them; any other platform's
+#: channel using one is an error (DESIGN.md: a key the platform does not use is an error)
+PLATFORM_KEYS: dict[str, tuple[str, ...]] = {
+    "page_id": ("facebook",),
+    "native_scheduling": ("facebook", "mastodon"),
+    "thread": ("x", "mastodon", "bluesky", "telegram"),
+    "long_posts": ("x",),
+    "instance": ("mastodon",),
+    "max_characters": ("mastodon",),
+    "visibility": ("mastodon",),
+    "handle": ("bluesky",),
+    "service": ("bluesky",),
+    "chat": ("telegram",),
+}
+#: keys a platform's channels must have
+REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
+    "facebook": ("page_id",),
+    "mastodon": ("instance",),
+    "bluesky": ("handle",),
+    "telegram": ("chat",),
+}
+_BASE_URL = r"^https?://[^/\s]+/?$"
+
+
 class Channel(Strict):
     """One account or Page that posts go to."""
 
     name: str = ""  # filled from the mapping key
-    platform: Literal["facebook", "x"]
+    platform: Literal["facebook", "x", "mastodon", "bluesky", "telegram"]
     language: str
     page_id: str | None = None
+    #: None: the platform's default (true where it schedules natively); see `schedules_natively`
+    native_scheduling: StrictBool | None = None
     thread: StrictBool = False
-    api_base: str | None = Field(default=None, pattern=r"^https?://[^/\s]+/?$")
+    long_posts: StrictBool = False
+    instance: str | None = Field(default=None, pattern=_BASE_URL)
+    max_characters: int | None = Field(default=None, ge=1)
+    visibility: Literal["public", "unlisted"] | None = None
+    handle: str | None = None
+    service: str | None = Field(default=None, pattern=_BASE_URL)
+    chat: str | None = None
+    api_base: str | None = Field(default=None, pattern=_BASE_URL)
     env_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
     @property
     def prefix(self) -> str:
         """Prefix of this channel's secret environment variables."""
         return self.env_prefix or re.sub(r"[^A-Za-z0-9]", "_", self.name).upper()
+
+    @property
+    def schedules_natively(self) -> bool:
+        """Whether posts are handed to the platform's own scheduler (default: where it can)."""
+        if self.platform not in PLATFORM_KEYS["native_scheduling"]:
+            return False
+        return True if self.native_scheduling is None else self.native_scheduling
+
+    def keys_set(self) -> list[str]:
+        """The platform-specific keys written for this channel (not left at their default)."""
+        return [k for k in PLATFORM_KEYS if k in self.model_fields_set]
 
 
 class Moment(Strict):

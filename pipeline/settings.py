@@ -23,6 +23,8 @@ SECRET_SUFFIXES = (
     "_API_SECRET",
     "_ACCESS_TOKEN",
     "_ACCESS_TOKEN_SECRET",
+    "_APP_PASSWORD",
+    "_BOT_TOKEN",
 )
 
 
