@@ -387,6 +387,50 @@ def diff(base, fmt, output, **kwargs):
     sys.exit(EXIT_INVALID if result.problems else EXIT_OK)
 
 
+@cli.command()
+@global_options
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option(
+    "--languages",
+    default="en",
+    show_default=True,
+    metavar="CODES",
+    help="Languages of the sample's channels and templates, comma-separated (e.g. en,tr).",
+)
+@click.option(
+    "--action",
+    metavar="OWNER/REPO@REF",
+    help="crosspost's GitHub action for the workflows (default: a placeholder to replace).",
+)
+@friendly
+def init(directory, languages, action):
+    """Write a new campaigns repository in DIRECTORY (new or empty) that validates as it is."""
+    from pipeline import init as new
+
+    when = settings().clock()
+    chosen = new.Action.parse(action or new.DEFAULT_ACTION)
+    written = new.init(Path(directory), new.parse_languages(languages), chosen, when)
+    click.echo(f"wrote {len(written)} files in {directory}:", err=True)
+    for path in written:
+        click.echo(f"  {path}", err=True)
+    if chosen.placeholder:
+        click.echo(
+            f"next: replace {chosen} in .github/workflows/*.yml and README.md with where "
+            "crosspost is hosted (or run init again with --action OWNER/REPO@REF)",
+            err=True,
+        )
+    click.echo(f"then: crosspost validate --root {directory}", err=True)
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["campaign", "channels"]))
+def schema(kind):
+    """Print the JSON Schema (draft 2020-12) of campaign files or of channels.yaml."""
+    from pipeline.schema import dumps
+
+    click.echo(dumps(kind), nl=False)
+
+
 def main() -> None:
     """Console entry point."""
     try:

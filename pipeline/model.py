@@ -13,14 +13,55 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic.json_schema import SkipJsonSchema
+
+# The descriptions and examples below are what editors show on hover, through the JSON Schema
+# that `crosspost schema` generates from these models (pipeline/schema.py): keep them short.
 
 Id = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100),
 ]
+#: the shape of a language code (pattern for editors only: `known_language` is the real check;
+#: every code Babel knows but "root" has this shape)
+LANGUAGE_CODE = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"
 #: text that may differ per language: one string for all, or {language: text}
-Localised = str | dict[str, str]
+Localised = Annotated[
+    str | dict[str, str],
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "description": "One text per language code (en, tr, ku, ...).",
+                    "propertyNames": {"pattern": LANGUAGE_CODE},
+                    "additionalProperties": {"type": "string"},
+                    "minProperties": 1,
+                },
+            ]
+        }
+    ),
+]
+#: a date and time as `load.parse_time` reads it; without offset it is in the campaign's zone
+Time = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?\s*$",
+        }
+    ),
+]
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -64,7 +105,11 @@ def _duration_mistake(value: Any) -> str:
     return f"{value!r} is not a duration: write e.g. 15m, 2h, 1d, 1d12h or 90s"
 
 
-DurationField = Annotated[Duration, BeforeValidator(Duration.parse)]
+DurationField = Annotated[
+    Duration,
+    BeforeValidator(Duration.parse),
+    WithJsonSchema({"type": "string", "pattern": r"^\s*(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?\s*$"}),
+]
 
 
 class Strict(BaseModel):
@@ -102,22 +147,89 @@ _BASE_URL = r"^https?://[^/\s]+/?$"
 class Channel(Strict):
     """One account or Page that posts go to."""
 
-    name: str = ""  # filled from the mapping key
-    platform: Literal["facebook", "x", "mastodon", "bluesky", "telegram"]
-    language: str
-    page_id: str | None = None
+    name: SkipJsonSchema[str] = ""  # filled from the mapping key
+    platform: Literal["facebook", "x", "mastodon", "bluesky", "telegram"] = Field(
+        description="Where this channel posts. Secrets, from the environment: facebook "
+        "<PREFIX>_PAGE_TOKEN; x <PREFIX>_API_KEY, _API_SECRET, _ACCESS_TOKEN, "
+        "_ACCESS_TOKEN_SECRET; mastodon <PREFIX>_ACCESS_TOKEN; bluesky <PREFIX>_APP_PASSWORD; "
+        "telegram <PREFIX>_BOT_TOKEN.",
+        examples=["facebook", "x"],
+    )
+    language: str = Field(
+        description="Language of its posts, a CLDR/BCP-47 code: templates/<name>/<language>.j2.",
+        examples=["en", "tr", "ku", "ckb"],
+        json_schema_extra={"pattern": LANGUAGE_CODE},
+    )
+    page_id: str | None = Field(
+        default=None,
+        description="facebook: the Page's numeric id, quoted. Token: <PREFIX>_PAGE_TOKEN.",
+        examples=["104123456789"],
+    )
     #: None: the platform's default (true where it schedules natively); see `schedules_natively`
-    native_scheduling: StrictBool | None = None
-    thread: StrictBool = False
-    long_posts: StrictBool = False
-    instance: str | None = Field(default=None, pattern=_BASE_URL)
-    max_characters: int | None = Field(default=None, ge=1)
-    visibility: Literal["public", "unlisted"] | None = None
-    handle: str | None = None
-    service: str | None = Field(default=None, pattern=_BASE_URL)
-    chat: str | None = None
-    api_base: str | None = Field(default=None, pattern=_BASE_URL)
-    env_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    native_scheduling: StrictBool | None = Field(
+        default=None,
+        description="facebook, mastodon: hand posts to the platform's scheduler days ahead "
+        "(default true).",
+        examples=[True],
+    )
+    thread: StrictBool = Field(
+        default=False,
+        description="x, mastodon, bluesky, telegram: split an over-long text into a numbered "
+        "thread instead of refusing it.",
+        examples=[True],
+    )
+    long_posts: StrictBool = Field(
+        default=False,
+        description="x: the account has X Premium (one post up to 25,000 weighted characters).",
+        examples=[False],
+    )
+    instance: str | None = Field(
+        default=None,
+        pattern=_BASE_URL,
+        description="mastodon (required): the account's server. Token: <PREFIX>_ACCESS_TOKEN.",
+        examples=["https://social.coop"],
+    )
+    max_characters: int | None = Field(
+        default=None,
+        ge=1,
+        description="mastodon: the instance's post length limit (default 500).",
+        examples=[500],
+    )
+    visibility: Literal["public", "unlisted"] | None = Field(
+        default=None,
+        description="mastodon: who sees the posts (default public).",
+        examples=["public"],
+    )
+    handle: str | None = Field(
+        default=None,
+        description="bluesky (required): the account's handle. Secret: <PREFIX>_APP_PASSWORD.",
+        examples=["sea.bsky.social"],
+    )
+    service: str | None = Field(
+        default=None,
+        pattern=_BASE_URL,
+        description="bluesky: the account's PDS (default https://bsky.social).",
+        examples=["https://bsky.social"],
+    )
+    chat: str | None = Field(
+        default=None,
+        description="telegram (required): the channel's @username or numeric chat id; the bot "
+        "must be its admin. Token: <PREFIX>_BOT_TOKEN.",
+        examples=["@sea_kurdi", "-1001234567890"],
+    )
+    api_base: str | None = Field(
+        default=None,
+        pattern=_BASE_URL,
+        description="Send this channel's API calls to another scheme+host (tests, proxies).",
+        examples=["http://127.0.0.1:8081"],
+    )
+    env_prefix: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Prefix of its secret environment variables (default: the channel name "
+        "upper-cased, other characters as _: x-en -> X_EN_API_KEY).",
+        examples=["X_MAIN"],
+    )
 
     @property
     def prefix(self) -> str:
@@ -136,52 +248,142 @@ class Channel(Strict):
         return [k for k in PLATFORM_KEYS if k in self.model_fields_set]
 
 
+_ID = "Letters, digits, '-', '_' and '.', starting with a letter or digit."
+_TEMPLATE = "Folder under templates/ holding <language>.j2 (and <language>.<platform>.j2)."
+_EXPIRES = (
+    "How long after its due time the post may still go out; later it is missed. "
+    "Durations: 15m, 2h, 1d, 1d12h, 90s."
+)
+_IMAGE_ALT = "Alt text of the image, in every language: {en: ..., tr: ...}."
+
+
 class Moment(Strict):
     """A post relative to every event's start."""
 
-    id: Id
-    before: DurationField
-    template: str
-    image: StrictBool = False
-    expires: DurationField | None = None
+    id: Id = Field(description=f"The moment's id. {_ID}", examples=["announce", "reminder"])
+    before: DurationField = Field(
+        description="How long before the event starts it is due: 15m, 2h, 1d, 1d12h, 90s. "
+        "Days are calendar days at the same wall-clock time.",
+        examples=["14d", "1d", "15m"],
+    )
+    template: str = Field(description=_TEMPLATE, examples=["announce"])
+    image: StrictBool = Field(
+        default=False, description="Attach the event's image.", examples=[True]
+    )
+    expires: DurationField | None = Field(
+        default=None,
+        description=f"{_EXPIRES} Default: until the event's next moment or its start.",
+        examples=["30m", "2h"],
+    )
 
 
 class OneOffPost(Strict):
     """A post at an absolute time."""
 
-    id: Id
-    at: str
-    template: str
-    image: str | None = None
-    image_alt: Localised | None = None
-    expires: DurationField | None = None
+    id: Id = Field(description=f"The post's id. {_ID}", examples=["launch"])
+    at: Time = Field(
+        description="When it is due: ISO 8601, in the campaign's timezone unless an offset "
+        "is given.",
+        examples=["2022-08-25T10:00", "2022-08-25T10:00+01:00"],
+    )
+    template: str = Field(description=_TEMPLATE, examples=["launch"])
+    image: str | None = Field(
+        default=None,
+        description="An image file in the repository, attached to the post.",
+        examples=["media/series.png"],
+    )
+    image_alt: Localised | None = Field(
+        default=None, description=_IMAGE_ALT, examples=[{"en": "A green banner"}]
+    )
+    expires: DurationField | None = Field(
+        default=None, description=f"{_EXPIRES} Default: 24h.", examples=["24h"]
+    )
 
 
 class Event(Strict):
     """One event of the series."""
 
-    id: Id
-    starts: str | None = None
-    ends: str | None = None
-    title: Localised
-    show_timezones: list[str] = []
-    image: str | None = None
-    image_alt: Localised | None = None
-    vars: dict[str, Any] = {}
-    cancelled: StrictBool = False
+    id: Id = Field(description=f"The event's id. {_ID}", examples=["aboriya-jin"])
+    starts: Time | None = Field(
+        default=None,
+        description="Start, ISO 8601 in the campaign's timezone unless an offset is given. "
+        "Without it the event has no posts yet.",
+        examples=["2022-10-08T16:00"],
+    )
+    ends: Time | None = Field(
+        default=None, description="End, like starts.", examples=["2022-10-08T18:00"]
+    )
+    title: Localised = Field(
+        description="The event's title: one text, or one per language.",
+        examples=[{"en": "The Women's Economy of Rojava", "tr": "Rojava'nın kadın ekonomisi"}],
+    )
+    show_timezones: list[str] = Field(
+        default=[],
+        description="IANA time zones that templates show the time in (event | timerange(tz=...)).",
+        examples=[["Europe/London", "Europe/Istanbul"]],
+    )
+    image: str | None = Field(
+        default=None,
+        description="The event's image file, attached by moments with image: true.",
+        examples=["media/aboriya-jin.jpg"],
+    )
+    image_alt: Localised | None = Field(
+        default=None, description=_IMAGE_ALT, examples=[{"en": "Poster of the talk"}]
+    )
+    vars: dict[str, Any] = Field(
+        default={},
+        description="Data for templates, over the campaign's vars; a mapping keyed by "
+        "language is localised.",
+        examples=[{"guest": "Aboriya Jin"}],
+    )
+    cancelled: StrictBool = Field(
+        default=False,
+        description="true: no more posts for this event (posts handed to a platform are deleted).",
+        examples=[True],
+    )
 
 
 class Campaign(Strict):
     """One campaigns/<name>.yaml file."""
 
-    id: Id | None = None
-    name: str
-    timezone: str
-    channels: list[str] = Field(min_length=1)
-    vars: dict[str, Any] = {}
-    moments: list[Moment] = []
-    posts: list[OneOffPost] = []
-    events: list[Event] = []
+    id: Id | None = Field(
+        default=None,
+        description=f"The campaign's id (default: the file name without .yaml). {_ID}",
+        examples=["gamechangers-2022"],
+    )
+    name: str = Field(
+        description="The campaign's name.", examples=["Conversations with Gamechangers"]
+    )
+    timezone: str = Field(
+        description="IANA time zone of times written without an offset.",
+        examples=["Europe/London", "Europe/Istanbul", "America/New_York"],
+    )
+    channels: list[str] = Field(
+        min_length=1,
+        description="Names of channels in channels.yaml that the campaign posts to.",
+        examples=[["facebook-en", "x-en"]],
+    )
+    vars: dict[str, Any] = Field(
+        default={},
+        description="Data for templates ({{ vars.name }}); a mapping keyed by language is "
+        "localised.",
+        examples=[{"register_url": "https://example.org/register"}],
+    )
+    moments: list[Moment] = Field(
+        default=[],
+        description="Posts relative to every event's start.",
+        examples=[[{"id": "reminder", "before": "1d", "template": "reminder"}]],
+    )
+    posts: list[OneOffPost] = Field(
+        default=[],
+        description="One-off posts at absolute times.",
+        examples=[[{"id": "launch", "at": "2022-08-25T10:00", "template": "launch"}]],
+    )
+    events: list[Event] = Field(
+        default=[],
+        description="The events of the series.",
+        examples=[[{"id": "first", "starts": "2022-10-08T16:00", "title": "First talk"}]],
+    )
 
 
 def localise(value: Any, language: str, languages: set[str]) -> Any:
