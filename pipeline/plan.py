@@ -87,10 +87,12 @@ def plan_campaign(campaign: LoadedCampaign) -> list[PlannedPost]:
         if event.id not in campaign.event_times:
             continue
         starts, _ = campaign.event_times[event.id]
-        for moment in model.moments:
-            due = shift_back(starts, moment.before, campaign.zone)
+        dues = [shift_back(starts, m.before, campaign.zone) for m in model.moments]
+        for moment, due in zip(model.moments, dues, strict=True):
             expires = (
-                shift_forward(due, moment.expires, campaign.zone) if moment.expires else starts
+                shift_forward(due, moment.expires, campaign.zone)
+                if moment.expires
+                else default_expiry(due, dues, starts)
             )
             image = (event.image, event.image_alt) if moment.image else (None, None)
             out += _per_channel(
@@ -123,6 +125,18 @@ def plan_campaign(campaign: LoadedCampaign) -> list[PlannedPost]:
             post.image_alt,
         )
     return out
+
+
+def default_expiry(due: datetime, dues: list[datetime], starts: datetime) -> datetime:
+    """Where an event moment's window ends unless it says `expires`: when the next moment of
+    the same event is due, or when the event starts, whichever is first.
+
+    A run that comes late (GitHub drops and delays scheduled runs) then publishes only the
+    latest moment that is due, instead of the announcement, the reminder and the "starting
+    soon" post of one event at once. Every moment goes to every channel of the campaign, so
+    the next moment on a channel is the next moment of the event.
+    """
+    return min([d for d in dues if d > due] + [starts])
 
 
 def _per_channel(

@@ -94,10 +94,50 @@ def test_every_event_moment_and_channel_is_planned_with_its_key_and_window(repo)
     assert len(keys) == 6
     announce = next(p for p in planned.posts if p.key == "spring/first/announce/x-en")
     assert announce.due_at == utc("2030-04-03T15:00Z")
-    assert announce.expires_at == utc("2030-04-10T15:00Z"), "until the event starts"
+    assert announce.expires_at == utc("2030-04-10T14:45Z"), "until the live post is due"
     live = next(p for p in planned.posts if p.key == "spring/first/live/facebook-tr")
     assert (live.due_at, live.expires_at) == (utc("2030-04-10T14:45Z"), utc("2030-04-10T15:15Z"))
     assert live.in_window(live.due_at) and not live.in_window(live.expires_at)
+
+
+def _with_moments(repo, moments: str) -> None:
+    text = (repo.root / "campaigns/spring.yaml").read_text()
+    start = text.index("moments:")
+    repo.write("campaigns/spring.yaml", text[:start] + "moments:\n" + moments + text[
+        text.index("events:"):])
+    for name in ("reminder", "thanks"):
+        repo.write(f"templates/{name}/en.j2", f"{name} {{{{ event.title }}}}")
+        repo.write(f"templates/{name}/tr.j2", f"{name} tr {{{{ event.title }}}}")
+
+
+def test_an_event_moment_window_ends_when_the_next_moment_is_due_or_the_event_starts(repo):
+    # Written out of order on purpose: "next" is by due time, not by position in the file.
+    _with_moments(repo, """\
+  - {id: reminder, before: 1d, template: reminder}
+  - {id: announce, before: 7d, template: announce, image: true}
+  - {id: live, before: 15m, template: live}
+""")
+    windows = {p.moment: (p.due_at, p.expires_at) for p in plan(load(repo.root)).posts
+               if p.channel.name == "x-en"}
+    assert windows == {
+        "announce": (utc("2030-04-03T15:00Z"), utc("2030-04-09T15:00Z")),  # the reminder is due
+        "reminder": (utc("2030-04-09T15:00Z"), utc("2030-04-10T14:45Z")),  # the live post is due
+        "live": (utc("2030-04-10T14:45Z"), utc("2030-04-10T15:00Z")),  # the event starts
+    }
+
+
+def test_an_explicit_expires_wins_over_the_next_moment(repo):
+    _with_moments(repo, """\
+  - {id: announce, before: 7d, template: announce, image: true, expires: 7d}
+  - {id: reminder, before: 1d, template: reminder}
+  - {id: thanks, before: 0s, template: thanks, expires: 1h}
+""")
+    windows = {p.moment: (p.due_at, p.expires_at) for p in plan(load(repo.root)).posts
+               if p.channel.name == "facebook-en"}
+    assert windows["announce"] == (utc("2030-04-03T15:00Z"), utc("2030-04-10T15:00Z"))
+    # The next moment is due at the event's start: that is where the reminder's window ends.
+    assert windows["reminder"] == (utc("2030-04-09T15:00Z"), utc("2030-04-10T15:00Z"))
+    assert windows["thanks"] == (utc("2030-04-10T15:00Z"), utc("2030-04-10T16:00Z"))
 
 
 def test_one_off_posts_have_a_24_hour_window_by_default(repo):

@@ -63,12 +63,12 @@ LEDGER = [
         remote_id="1001_555",
         url=URL,
     ),
-    # ...failed on facebook-tr (and its window, until the event starts, is still open)...
-    _record("spring/first/announce/facebook-tr", "sending", "2030-04-03T15:00:03.000000Z"),
+    # ...the live post failed on facebook-tr a minute ago (its window is still open)...
+    _record("spring/first/live/facebook-tr", "sending", "2030-04-10T14:49:03.000000Z"),
     _record(
-        "spring/first/announce/facebook-tr",
+        "spring/first/live/facebook-tr",
         "failed",
-        "2030-04-03T15:00:04.000000Z",
+        "2030-04-10T14:49:04.000000Z",
         error="Facebook answered 500: try again later",
     ),
     # ...and on X the run was killed while sending: nobody knows whether it arrived.
@@ -90,10 +90,11 @@ EXPECTED = {
     "spring/past/live/facebook-tr": "missed",
     "spring/past/live/x-en": "missed",  # recorded as missed
     "spring/first/announce/facebook-en": "published",
-    "spring/first/announce/facebook-tr": "failed",
+    # never sent, and superseded by the live post: its window ended when that one was due
+    "spring/first/announce/facebook-tr": "missed",
     "spring/first/announce/x-en": "in-doubt",
     "spring/first/live/facebook-en": "due",
-    "spring/first/live/facebook-tr": "due",
+    "spring/first/live/facebook-tr": "failed",
     "spring/first/live/x-en": "due",
     "spring/later/announce/facebook-en": "pending",
     "spring/later/announce/facebook-tr": "pending",
@@ -128,7 +129,7 @@ def test_plan_json_shows_every_state(cli, planned):
     assert {r["key"]: r["state"] for r in rows} == EXPECTED
     by_key = {r["key"]: r for r in rows}
     assert by_key["spring/first/announce/facebook-en"]["url"] == URL
-    assert "500" in by_key["spring/first/announce/facebook-tr"]["error"]
+    assert "500" in by_key["spring/first/live/facebook-tr"]["error"]
     # The timeline is in due order.
     assert [r["due_at"] for r in rows] == sorted(r["due_at"] for r in rows)
 
@@ -143,7 +144,7 @@ def test_plan_table_shows_states_and_urls(cli, planned):
         assert f" {state} " in row[0], row[0]
     published = next(line for line in lines if "first/announce/facebook-en" in line)
     assert URL in published
-    failed = next(line for line in lines if "first/announce/facebook-tr" in line)
+    failed = next(line for line in lines if "first/live/facebook-tr" in line)
     assert "Facebook answered 500" in failed
     # Local times are shown next to UTC ones.
     assert "2030-04-10T14:45:00Z" in result.stdout
@@ -156,7 +157,7 @@ def test_plan_states_follow_the_clock(cli, planned):
     result = cli("plan", "--root", planned.root, "--now", later, "--format", "json")
     states = {r["key"]: r["state"] for r in result.json()["posts"]}
     assert states["spring/first/live/x-en"] == "missed"
-    assert states["spring/first/announce/facebook-tr"] == "missed"  # its window has closed too
+    assert states["spring/first/live/facebook-tr"] == "missed"  # failed, then its window closed
     assert states["spring/first/announce/facebook-en"] == "published"
     assert states["spring/first/announce/x-en"] == "in-doubt"  # never guessed
 

@@ -59,20 +59,30 @@ def test_a_post_whose_window_has_passed_is_missed_never_sent_late(live):
     assert live.run("--now", AFTER_ALL).code == 0
 
 
-def test_a_late_first_run_publishes_everything_whose_window_is_still_open(live):
-    # 10 minutes before the event: the announcement may still go out (until the event starts)
+def test_a_late_first_run_publishes_the_latest_moment_not_the_superseded_ones(live):
+    # 10 minutes before the event, no run came since the announcement was due (GitHub drops
+    # scheduled runs): its window ended when the live post was due, so only that one goes out.
     result = live.run("--now", LIVE_OPEN)
 
+    assert result.code == 3, result.output  # the superseded announcements are reported missed
+    assert [p["message"] for p in live.facebook(PAGE_EN)] == [
+        "Starting in 15 minutes: Seeds of change https://example.org/talks"]
+    assert len(live.tweets()) == 1
+    assert live.states(LIVE_OPEN)["spring/first/announce/facebook-en"] == "missed"
+
+
+def test_a_late_run_still_publishes_a_post_whose_window_is_open(live):
+    # A day late, but before the live post is due: the announcement still goes out.
+    result = live.run("--now", "2030-04-04T15:05:00Z")
+
     assert result.code == 0, result.output
-    messages = [p["message"] for p in live.facebook(PAGE_EN)]
-    assert len(messages) == 2
-    assert "Starting in 15 minutes: Seeds of change https://example.org/talks" in messages
+    assert len(live.facebook(PAGE_EN)) == 1 and len(live.tweets()) == 1
 
 
 def test_after_the_event_starts_only_the_live_post_remains(live):
     result = live.run("--now", "2030-04-10T15:05:00Z")
 
-    assert result.code == 3  # the announcement's window closed at the event start
+    assert result.code == 3  # the announcement's window closed when the live post was due
     assert [p["message"] for p in live.facebook(PAGE_EN)] == [
         "Starting in 15 minutes: Seeds of change https://example.org/talks"]
     assert live.states()["spring/first/announce/facebook-en"] == "missed"
