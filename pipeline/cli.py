@@ -147,6 +147,14 @@ def _write(text: str, output: str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
+def _print_warnings(prepared, s, err: bool) -> None:
+    """The located warnings (short windows, risky threads): printed, never an exit code."""
+    from pipeline.risks import warnings
+
+    for warning in warnings(prepared.repo, [p.planned for p in prepared.posts], s.window_warning):
+        click.echo(str(warning), err=err)
+
+
 # --- commands ---------------------------------------------------------------------------------
 
 
@@ -170,6 +178,7 @@ def validate(**kwargs):
     problems = prepared.problems
     for problem in problems:
         click.echo(str(problem))
+    _print_warnings(prepared, s, err=False)
     n = len(prepared.posts)
     click.echo(
         f"{len(problems)} problem(s) in {n} post(s)"
@@ -213,6 +222,7 @@ def preview(fmt, output, **kwargs):
         report.preview_text(prepared, _console(output))
     for problem in prepared.repo.problems:
         click.echo(str(problem), err=True)
+    _print_warnings(prepared, s, err=True)
     sys.exit(EXIT_INVALID if prepared.problems else EXIT_OK)
 
 
@@ -261,13 +271,16 @@ def plan(start, until, ics, fmt, **kwargs):
         by_key = {p.key: p for p in prepared.posts}
         write_ics([by_key[p.key] for p in planned if p.key in by_key], Path(ics))
     if fmt == "json":
-        click.echo(json.dumps({"posts": [r.as_json() for r in rows]}, ensure_ascii=False, indent=2))
+        now = s.clock()
+        posts = [r.as_plan_json(now) for r in rows]
+        click.echo(json.dumps({"posts": posts}, ensure_ascii=False, indent=2))
     else:
         from pipeline.status import plan_table
 
         plan_table(rows, _console())
     for problem in prepared.problems:
         click.echo(str(problem), err=True)
+    _print_warnings(prepared, s, err=True)
     sys.exit(EXIT_INVALID if prepared.problems else EXIT_OK)
 
 

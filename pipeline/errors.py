@@ -24,6 +24,13 @@ class Problem:
         return f"{self.path}:{self.line}:{self.col}: {self.message}"
 
 
+class LocatedWarning(Problem):
+    """A located risk that is not a mistake: printed, never changing an exit code."""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: warning: {self.message}"
+
+
 class CrosspostError(Exception):
     """Base of every error crosspost raises on purpose."""
 

@@ -67,6 +67,8 @@ class Repository:
     problems: list[Problem] = field(default_factory=list)
     #: campaign files that have problems (they plan nothing)
     invalid: list[str] = field(default_factory=list)
+    #: channels.yaml as read (for locating warnings about channels); None when unreadable
+    channels_doc: Document | None = None
 
 
 def load(root: Path) -> Repository:
@@ -123,6 +125,7 @@ def _load_channels(repo: Repository) -> set[str] | None:
     if isinstance(doc, Problem):
         repo.problems.append(doc)
         return None
+    repo.channels_doc = doc
     if not isinstance(doc.data, dict) or not doc.data:
         repo.problems.append(
             doc.problem(

@@ -10,12 +10,14 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipeline.errors import UsageError
 
 DEFAULT_LEDGER = Path("state") / "ledger.jsonl"
+#: posts on channels without native scheduling whose window is shorter get a warning
+DEFAULT_WINDOW_WARNING = timedelta(hours=2)
 #: suffixes of the environment variables that hold secrets (DESIGN.md)
 SECRET_SUFFIXES = (
     "_PAGE_TOKEN",
@@ -36,6 +38,8 @@ class Settings:
     now: datetime | None  # None: the real clock
     ledger: Path
     log_level: int
+    #: CROSSPOST_WINDOW_WARNING: windows shorter than this are warned about
+    window_warning: timedelta = DEFAULT_WINDOW_WARNING
 
     def clock(self) -> datetime:
         """The current time (aware UTC), or the pretended one."""
@@ -66,7 +70,26 @@ def resolve(root: str | None, now: str | None, ledger: str | None, verbose: bool
     level = logging.getLevelName(level_name.upper())
     if not isinstance(level, int):
         raise UsageError(f"CROSSPOST_LOG_LEVEL={level_name!r}: use DEBUG, INFO, WARNING or ERROR")
-    return Settings(root_path, parse_now(now_text) if now_text else None, ledger_path, level)
+    return Settings(
+        root_path,
+        parse_now(now_text) if now_text else None,
+        ledger_path,
+        level,
+        _window_warning(os.environ.get("CROSSPOST_WINDOW_WARNING", "")),
+    )
+
+
+def _window_warning(text: str) -> timedelta:
+    """CROSSPOST_WINDOW_WARNING, a duration such as 2h or 90m (empty: the default)."""
+    if not text.strip():
+        return DEFAULT_WINDOW_WARNING
+    from pipeline.model import Duration
+
+    try:
+        value = Duration.parse(text)
+    except ValueError as exc:
+        raise UsageError(f"CROSSPOST_WINDOW_WARNING: {exc}") from None
+    return timedelta(days=value.days) + value.exact
 
 
 def secret_values(env: dict[str, str] | None = None) -> list[str]:

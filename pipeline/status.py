@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.ledger import IN_DOUBT, MISSED, PUBLISHED, Ledger, PostHistory
 from pipeline.plan import PlannedPost
 
 PENDING, DUE, FAILED, CANCELLED = "pending", "due", "failed", "cancelled"
+SCHEDULED = "scheduled"
+#: the shortest lead with which any platform takes a post into its scheduler (Facebook: 20 min)
+NATIVE_MIN_LEAD = timedelta(minutes=20)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,38 @@ class PostState:
             "url": self.url,
             "error": self.error,
         }
+
+    def as_plan_json(self, now: datetime) -> dict[str, Any]:
+        """The `plan --format json` entry (DESIGN.md), for outside schedulers."""
+        from pipeline.report import iso
+
+        return {
+            "key": self.key,
+            "campaign": self.campaign,
+            "channel": self.channel,
+            "platform": self.platform,
+            "due_at": iso(self.due_at),
+            "window_end": iso(self.planned.expires_at) if self.planned else None,
+            "state": self.state,
+            "native": native(self, now),
+        }
+
+
+def native(row: PostState, now: datetime) -> bool:
+    """Whether the post is handed, or will be handed, to its platform's own scheduler.
+
+    A post due sooner than NATIVE_MIN_LEAD goes out directly when due, like on any channel,
+    so an outside scheduler must trigger a run for it.
+    """
+    if row.state == SCHEDULED:
+        return True
+    p = row.planned
+    return (
+        p is not None
+        and row.state == PENDING
+        and p.channel.schedules_natively
+        and p.due_at - now >= NATIVE_MIN_LEAD
+    )
 
 
 def state_of(post: PlannedPost, hist: PostHistory | None, now: datetime) -> str:

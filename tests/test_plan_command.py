@@ -127,11 +127,48 @@ def test_plan_json_shows_every_state(cli, planned):
     assert result.code == 0, result.output
     rows = result.json()["posts"]
     assert {r["key"]: r["state"] for r in rows} == EXPECTED
+    # Exactly DESIGN.md's keys, for outside schedulers.
+    for row in rows:
+        assert list(row) == ["key", "campaign", "channel", "platform", "due_at", "window_end",
+                             "state", "native"]
     by_key = {r["key"]: r for r in rows}
-    assert by_key["spring/first/announce/facebook-en"]["url"] == URL
-    assert "500" in by_key["spring/first/live/facebook-tr"]["error"]
+    assert by_key["spring/first/live/x-en"] == {
+        "key": "spring/first/live/x-en", "campaign": "spring", "channel": "x-en",
+        "platform": "x", "due_at": "2030-04-10T14:45:00Z", "window_end": "2030-04-10T15:15:00Z",
+        "state": "due", "native": False}
+    # The announcement's window ends when the live post is due (no `expires`).
+    assert by_key["spring/later/announce/x-en"]["window_end"] == "2030-05-01T14:45:00Z"
     # The timeline is in due order.
     assert [r["due_at"] for r in rows] == sorted(r["due_at"] for r in rows)
+
+
+def test_plan_json_says_which_posts_the_platform_schedules(cli, planned):
+    result = cli("plan", "--root", planned.root, "--now", NOW, "--format", "json")
+    native = {r["key"]: r["native"] for r in result.json()["posts"]}
+    # Facebook schedules natively (by default): future posts are handed to it, at least 20
+    # minutes ahead; X never does; past and due posts are not handed over any more.
+    assert native["spring/later/announce/facebook-en"] is True
+    assert native["spring/later/announce/x-en"] is False
+    assert native["spring/first/live/facebook-en"] is False  # due now: published directly
+    assert native["spring/dropped/announce/facebook-en"] is False  # cancelled
+    planned.write("channels.yaml", planned.root.joinpath("channels.yaml").read_text().replace(
+        'page_id: "1001"', 'page_id: "1001", native_scheduling: false'))
+    result = cli("plan", "--root", planned.root, "--now", NOW, "--format", "json")
+    native = {r["key"]: r["native"] for r in result.json()["posts"]}
+    assert native["spring/later/announce/facebook-en"] is False
+    # 20 minutes before a post is due is too late to hand it over: a run must publish it.
+    soon = "2030-05-01T14:30:00Z"
+    result = cli("plan", "--root", planned.root, "--now", soon, "--format", "json")
+    native = {r["key"]: r["native"] for r in result.json()["posts"]}
+    assert native["spring/later/live/facebook-tr"] is False  # due at 14:45: 15 minutes ahead
+    assert native["spring/later/announce/facebook-tr"] is False  # due long ago
+
+
+def test_status_json_keeps_urls_and_errors(cli, planned):
+    result = cli("status", "--root", planned.root, "--now", NOW, "--json")
+    by_key = {r["key"]: r for r in result.json()["posts"]}
+    assert by_key["spring/first/announce/facebook-en"]["url"] == URL
+    assert "500" in by_key["spring/first/live/facebook-tr"]["error"]
 
 
 def test_plan_table_shows_states_and_urls(cli, planned):

@@ -62,6 +62,9 @@ class Adapter:
     image_types: ClassVar[Mapping[str, int]]
     #: environment variable suffixes: `<PREFIX>_<SUFFIX>` must be set to publish
     secret_names: ClassVar[tuple[str, ...]]
+    #: a warning for every channel of this platform with `thread: true`, when threads on it
+    #: may fail in a way the campaign cannot prevent (None: none)
+    thread_caveat: ClassVar[str | None] = None
 
     def __init__(
         self,

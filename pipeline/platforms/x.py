@@ -43,6 +43,14 @@ class XAccount(Adapter):
         m: 5_000_000 for m in ("image/jpeg", "image/png", "image/gif", "image/webp")
     }
     secret_names = ("API_KEY", "API_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
+    thread_caveat = (
+        "since 2026-02-23 X lets self-serve API tiers reply only where the original author "
+        "mentioned or quoted the replying account, and whether a reply to one's own post counts "
+        "is unverified: a thread part may be refused with 403. The parts already out then "
+        "stay online and the post is reported failed with what X said. To avoid threads, "
+        "keep the texts within 280 (a shorter <language>.x.j2 template), or "
+        "set `long_posts: true` if the account has X Premium"
+    )
 
     @classmethod
     def count(cls, text: str) -> int:

@@ -129,6 +129,12 @@ def test_problem_matcher_reads_validate_output():
     )
     for line in ("3 problems found", "Traceback (most recent call last):", "  at x:1:2: y", ""):
         assert fields(line) is None, line
+    # Warnings become warning annotations (an empty severity group means the default, error).
+    line = "campaigns/a.yaml:9:5: warning: moment 'live' has a window of 30m on x-en (1 post)"
+    m = regexp.match(line)
+    assert m[pattern["severity"]] == "warning"
+    assert m[pattern["message"]] == "moment 'live' has a window of 30m on x-en (1 post)"
+    assert regexp.match("campaigns/a.yaml:12:5: unknown key 'strats'")[pattern["severity"]] is None
 
 
 def test_preview_workflow_annotates_and_comments_only_for_its_own_repository():
