@@ -85,6 +85,8 @@ def assert_reported(stdout: str, output: str, expected: list[str]) -> None:
     for pattern in expected:
         assert any(matches(line, pattern) for line in lines), f"expected {pattern!r} in:\n{stdout}"
     for line in lines:
+        if ": warning: " in line:
+            continue  # warnings (short windows, X threads) are not problems: tested elsewhere
         assert any(matches(line, pattern) for pattern in expected), (
             f"unexpected problem {line!r} (expected only {expected})"
         )
@@ -142,7 +144,8 @@ def test_one_bad_campaign_leaves_the_others_alone(tmp_path, cli):
     result = cli("validate", "--root", root)
     assert result.code == 1
     assert_reported(result.stdout, result.output, expected)
-    assert "autumn" not in result.stdout
+    problems = [line for line in result.stdout.splitlines() if ": warning: " not in line]
+    assert not any("autumn" in line for line in problems)
 
     preview = cli("preview", "--root", root, "--format", "json")
     assert preview.code == 1
