@@ -269,7 +269,11 @@ def plan(start, until, ics, fmt, **kwargs):
         from pipeline.calendar import write_ics
 
         by_key = {p.key: p for p in prepared.posts}
-        write_ics([by_key[p.key] for p in planned if p.key in by_key], Path(ics))
+        write_ics(
+            [by_key[p.key] for p in planned if p.key in by_key],
+            Path(ics),
+            cancelled=[p for p in planned if p.cancelled],
+        )
     if fmt == "json":
         now = s.clock()
         posts = [r.as_plan_json(now) for r in rows]

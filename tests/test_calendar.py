@@ -95,3 +95,43 @@ def test_bundled_plan_ics_end_to_end(run_cli, tmp_path):
     result = run_cli("plan", "--root", REPO, "--ics", path)
     assert result.code == 0, result.output
     assert len(_events(path)) == len(prepare(REPO).posts)
+
+
+SECOND_EVENT = """\
+  - id: second
+    starts: "2030-05-08T16:00"
+    title: {en: "Roots", tr: "Kökler"}
+    image: media/first.png
+    image_alt: {en: "A seedling", tr: "Bir fide"}
+"""
+
+
+def test_a_cancelled_events_posts_stay_as_cancelled_entries_with_the_same_uids(cli, repo, tmp_path):
+    from tests.conftest import CAMPAIGN
+
+    repo.write("campaigns/spring.yaml", CAMPAIGN + SECOND_EVENT)
+    before, after = tmp_path / "before.ics", tmp_path / "after.ics"
+    assert cli("plan", "--root", repo.root, "--ics", before).code == 0
+    repo.write("campaigns/spring.yaml", CAMPAIGN + SECOND_EVENT + "    cancelled: true\n")
+    result = cli("plan", "--root", repo.root, "--ics", after)
+    assert result.code == 0, result.output
+
+    old = {str(e["uid"]): e for e in _events(before)}
+    new = {str(e["uid"]): e for e in _events(after)}
+    assert set(new) == set(old) and len(old) == 12  # nothing dropped, nothing added
+    second = {
+        uid(f"spring/second/{m}/{c}")
+        for m in ("announce", "live")
+        for c in ("facebook-en", "facebook-tr", "x-en")
+    }
+    for key, event in new.items():
+        if key in second:
+            assert str(event["status"]) == "CANCELLED"
+            assert int(event["sequence"]) > int(old[key]["sequence"])
+            assert str(event["summary"]) == "Cancelled: " + str(old[key]["summary"])
+            assert event["dtstart"].dt == old[key]["dtstart"].dt
+            assert "cancelled" in str(event["description"])
+        else:  # the first event's posts are unchanged
+            assert "status" not in event and "status" not in old[key]
+            assert int(event["sequence"]) == int(old[key]["sequence"])
+            assert str(event["description"]) == str(old[key]["description"])
