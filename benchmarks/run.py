@@ -278,7 +278,7 @@ def throughput(repeat: int) -> list[Row]:
 def publishing(
     repeat: int, latency: float = 0.05, channels: int = 8, per_channel: int = 25
 ) -> list[Row]:
-    from tests.conftest import cli_env
+    from tests.environment import cli_env
     from tests.fakes.graph import FakeGraph
     from tests.fakes.x import Account, FakeX
 

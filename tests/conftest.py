@@ -16,6 +16,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import settings
 
+from tests.environment import cli_env  # also used by benchmarks/run.py, without pytest
+
 pytest_plugins = ["tests.fakes.fixtures"]
 
 # In CI, property tests run the same examples every time (a red CI must be reproducible);
@@ -136,16 +138,6 @@ def cli():
         return Result(res.exit_code, res.stdout, res.stderr)
 
     return invoke
-
-
-def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a CLI subprocess: short retry waits, and `env` on top."""
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith("CROSSPOST_") or k == "CROSSPOST_CACHE_DIR"}
-    full_env.update({"CROSSPOST_RETRY_BASE": "0.05", "CROSSPOST_RETRY_CAP": "0.5",
-                     "CROSSPOST_RETRY_BUDGET": "3", "CROSSPOST_LOCK_TIMEOUT": "2"})
-    full_env.update(env or {})
-    return full_env
 
 
 def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
