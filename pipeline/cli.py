@@ -440,9 +440,9 @@ def init(directory, languages, action):
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(["campaign", "channels"]))
+@click.argument("kind", type=click.Choice(["campaign", "channels"]), default="campaign")
 def schema(kind):
-    """Print the JSON Schema (draft 2020-12) of campaign files or of channels.yaml."""
+    """Print the JSON Schema (draft 2020-12) of campaign files (default) or of channels.yaml."""
     from pipeline.schema import dumps
 
     click.echo(dumps(kind), nl=False)

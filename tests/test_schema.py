@@ -107,6 +107,11 @@ def test_printed_schema_is_valid_draft_2020_12_and_committed(cli, kind):
     assert committed.read_text(encoding="utf-8") == cli("schema", kind).stdout
 
 
+def test_schema_defaults_to_campaign_and_refuses_other_kinds(cli):
+    assert cli("schema").stdout == cli("schema", "campaign").stdout
+    assert cli("schema", "campaigns").code == 2
+
+
 def _properties(node, where=()):
     """Every (path, property schema) of a schema, through $defs."""
     if isinstance(node, dict):
