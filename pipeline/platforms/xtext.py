@@ -302,33 +302,23 @@ def _tlds_after_dots(piece: str) -> frozenset[str] | None:
     return frozenset(found)
 
 
-@lru_cache(maxsize=64)
-def _url_patterns(tlds: frozenset[str] | None) -> tuple[re.Pattern, re.Pattern]:
-    """twitter_text's extract_url and valid_ascii_domain regexes, their TLD alternations
-    narrowed to `tlds` (None: all). The whole lists take ~15 ms to compile; a few, ~4 ms."""
+@lru_cache(maxsize=256)
+def _url_pattern(name: str, tlds: frozenset[str] | None) -> re.Pattern:
+    """twitter_text's extract_url or valid_ascii_domain regex, its TLD alternations narrowed to
+    `tlds` (None: all). With the whole lists it takes ~15 ms to compile; with a few, ~4 ms."""
 
     def alternation(tld_list: tuple[str, ...]) -> str:
         kept = tld_list if tlds is None else [t for t in tld_list if t in tlds]
         return rules.TLD_HEAD + ("|".join(kept) or "(?!)") + rules.TLD_TAIL
 
-    gtld, cctld = alternation(rules.GTLDS), alternation(rules.CCTLDS)
-
-    def build(template: str, flags: int) -> re.Pattern:
-        pattern = template.replace(rules.GTLD_MARKER, gtld).replace(rules.CCTLD_MARKER, cctld)
-        return re.compile(pattern, flags)
-
-    return (
-        build(rules.EXTRACT_URL, rules.EXTRACT_URL_FLAGS),
-        build(rules.VALID_ASCII_DOMAIN, rules.VALID_ASCII_DOMAIN_FLAGS),
-    )
+    template, flags = getattr(rules, name), getattr(rules, f"{name}_FLAGS")
+    pattern = template.replace(rules.GTLD_MARKER, alternation(rules.GTLDS))
+    return re.compile(pattern.replace(rules.CCTLD_MARKER, alternation(rules.CCTLDS)), flags)
 
 
-@lru_cache(maxsize=1)
-def _small_url_patterns() -> tuple[re.Pattern, re.Pattern]:
-    return (
-        re.compile(rules.VALID_TCO_URL, rules.VALID_TCO_URL_FLAGS),
-        re.compile(rules.INVALID_PRECEDING, rules.INVALID_PRECEDING_FLAGS),
-    )
+@lru_cache(maxsize=2)
+def _small_url_pattern(name: str) -> re.Pattern:
+    return re.compile(getattr(rules, name), getattr(rules, f"{name}_FLAGS"))
 
 
 @lru_cache(maxsize=4096)
@@ -338,20 +328,19 @@ def _urls_in(piece: str) -> tuple[tuple[int, int], ...]:
     The same steps as that function (twitter_text/extract_urls.py, 3.0.0), with the narrowed
     regexes.
     """
-    extract_url, valid_ascii_domain = _url_patterns(_tlds_after_dots(piece))
-    valid_tco_url, invalid_preceding = _small_url_patterns()
+    tlds = _tlds_after_dots(piece)
     urls: list[list] = []  # [url, start]
-    for match in extract_url.finditer(piece):
+    for match in _url_pattern("EXTRACT_URL", tlds).finditer(piece):
         _, before, url, protocol, domain, _, path, _ = match.groups()
         end = match.end()
         start = end - len(url)
         if not _valid_url(url, protocol or "https://", domain):
             continue
         if protocol is None:
-            if invalid_preceding.match(before):
+            if _small_url_pattern("INVALID_PRECEDING").match(before):
                 continue
             last = None
-            for ascii_domain in valid_ascii_domain.finditer(domain):
+            for ascii_domain in _url_pattern("VALID_ASCII_DOMAIN", tlds).finditer(domain):
                 last = [ascii_domain.group(0), start + ascii_domain.start()]
                 urls.append(last)
             if last is None:
@@ -359,7 +348,7 @@ def _urls_in(piece: str) -> tuple[tuple[int, int], ...]:
             if path:  # the domain-only URL gets the path and query back
                 last[0] = url.replace(domain, last[0])
         else:
-            tco = valid_tco_url.search(url)
+            tco = _small_url_pattern("VALID_TCO_URL").search(url)
             if tco:  # a t.co link takes no more path characters
                 slug = tco.group(1)
                 if slug and len(slug) > rules.MAX_TCO_SLUG_LENGTH:
