@@ -35,7 +35,8 @@ def image_type(path: Path) -> str | None:
 
 def check(posts: list[RenderedPost], root: Path) -> list[RenderedPost]:
     """The posts with `parts`, `length`, `limit` set and every problem found added."""
-    checked = [_check_one(post, root) for post in posts]
+    images: dict[Path, tuple[str | None, int] | OSError] = {}  # read once, not once a post
+    checked = [_check_one(post, root, images) for post in posts]
     _flag_duplicates(checked)
     return checked
 
@@ -46,7 +47,7 @@ def _adapter(platform: str):
     return adapter_class(platform)
 
 
-def _check_one(post: RenderedPost, root: Path) -> RenderedPost:
+def _check_one(post: RenderedPost, root: Path, images: dict) -> RenderedPost:
     planned = post.planned
     adapter = _adapter(planned.platform)
     problems = list(post.problems)
@@ -69,16 +70,21 @@ def _check_one(post: RenderedPost, root: Path) -> RenderedPost:
             )
         )
     if planned.image:
-        problems.extend(_check_image(post, root / planned.image, adapter))
+        path = root / planned.image
+        if path not in images:
+            try:
+                images[path] = (image_type(path), path.stat().st_size)
+            except OSError as exc:
+                images[path] = exc
+        problems.extend(_check_image(post, images[path], adapter))
     return replace(post, parts=parts, length=length, limit=limit, problems=problems)
 
 
-def _check_image(post: RenderedPost, path: Path, adapter) -> list[Problem]:
+def _check_image(post: RenderedPost, facts: tuple[str | None, int] | OSError, adapter):
     image, platform = post.planned.image, post.planned.platform
-    try:
-        mime, size = image_type(path), path.stat().st_size
-    except OSError as exc:
-        return [_image_problem(post, f"cannot read image {image}: {exc.strerror}")]
+    if isinstance(facts, OSError):
+        return [_image_problem(post, f"cannot read image {image}: {facts.strerror}")]
+    mime, size = facts
     accepted = adapter.image_types
     if mime is None:  # the same for every platform: one message, not one per post
         return [_image_problem(post, f"{image} is not a GIF, JPEG, PNG or WebP image")]

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import (
@@ -70,13 +70,40 @@ class _Undefined(StrictUndefined):
 #: filters crosspost adds to Jinja's built-in ones
 FILTERS = ("datetime", "date", "time", "timerange", "utm")
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Sandbox(SandboxedEnvironment):
+    """The sandbox, with a shorter way for the lookups every template makes most.
+
+    `campaign.name`, `event.starts` and `vars.guest` are ~8 lookups a post; the sandbox answers
+    each by trying the attribute, catching AttributeError for a dict key, and checking the value
+    is safe. For the context's own namespaces and dicts the answer is known: a namespace holds
+    only data (never a function or a str.format), and a dict's key is its item unless dict has
+    an attribute of that name (which Jinja would prefer, so that case takes the usual way).
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        kind = type(obj)
+        if kind is SimpleNamespace and not attribute.startswith("_"):
+            try:
+                return obj.__dict__[attribute]
+            except KeyError:
+                pass
+        elif kind is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
+
 
 class Renderer:
     """Renders posts of one repository; compiled templates are cached across posts."""
 
     def __init__(self, root: Path):
         self.root = root
-        self.env = SandboxedEnvironment(
+        self.env = _Sandbox(
             loader=FileSystemLoader(str(root / TEMPLATES_DIR)),
             undefined=_Undefined,
             autoescape=False,
@@ -97,6 +124,10 @@ class Renderer:
         template = self._templates.get(key)
         if template is None:
             template = self._templates[key] = self.env.select_template(names)
+            # A template's globals are a ChainMap over the environment's, copied into every
+            # post's context key by key in Python; nothing changes them after loading, so a
+            # plain dict with the same items is copied in C.
+            template.globals = dict(template.globals)
         return template
 
     def render(self, post: PlannedPost) -> RenderedPost:
@@ -356,15 +387,31 @@ def _utm(
     )
 
 
+_UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
+
+
 @lru_cache(maxsize=4096)
 def _with_utm(url: str, source, medium, campaign, content) -> str:
+    parts, kept = _url_without_utm(url)
+    # urlencode joins its pairs with "&": the URL's own pairs are encoded once per URL, and the
+    # UTM values (few, shared by many posts) once each.
+    utm = "&".join(
+        f"{k}={_quoted(v)}"
+        for k, v in zip(_UTM, (source, medium, campaign, content), strict=True)
+        if v
+    )
+    query = f"{kept}&{utm}" if kept and utm else kept or utm
+    return urlunsplit(parts._replace(query=query))
+
+
+@lru_cache(maxsize=1024)
+def _url_without_utm(url: str):
+    """The URL split, and its own query (without utm_* pairs) encoded as urlencode does."""
     parts = urlsplit(url)
-    params = {
-        "utm_source": source,
-        "utm_medium": medium,
-        "utm_campaign": campaign,
-        "utm_content": content,
-    }
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
-    query += [(k, v) for k, v in params.items() if v]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in _UTM]
+    return parts, urlencode(query)
+
+
+@lru_cache(maxsize=1024)
+def _quoted(value) -> str:
+    return quote_plus(str(value))

@@ -23,7 +23,7 @@ WORD, SENTENCE, PARAGRAPH, END = 1, 2, 3, 4
 
 _CLOSERS = "\"'”’»)\\]」』）"
 _GAP = re.compile(r"\s+")
-_SENTENCE_END = re.compile(rf"[.!?؟。！？۔][{_CLOSERS}]*$")
+_SENTENCE_END = re.compile(rf"[.!?؟。！？۔][{_CLOSERS}]*")
 # A CJK full stop ends a sentence without a space after it, when a word follows (not more
 # punctuation: hypothesis found "中文。." split between its two stops).
 _CJK_STOP = re.compile(rf"[。！？][{_CLOSERS}]*(?=\w)")
@@ -57,13 +57,16 @@ def split_thread(text: str, limit: int, count: Callable[[str], int]) -> list[str
 def _breaks(text: str) -> list[Break]:
     """Every place a part may end, with how strong a boundary it is."""
     found: list[Break] = []
+    # Where a sentence ends: a stop, then at most 11 closing quotes or brackets (found in one
+    # pass, not searched again before every gap).
+    sentence_ends = {m.end() for m in _SENTENCE_END.finditer(text) if m.end() - m.start() <= 12}
     for gap in _GAP.finditer(text):
         start, end = gap.span()
         if start == 0 or end == len(text):
             continue  # leading and trailing whitespace is stripped, not a boundary
         if gap.group().count("\n") >= 2:
             strength = PARAGRAPH
-        elif "\n" in gap.group() or _SENTENCE_END.search(text, max(0, start - 12), start):
+        elif start in sentence_ends or "\n" in gap.group():
             strength = SENTENCE
         else:
             strength = WORD

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.load import load
 from pipeline.plan import plan
@@ -147,3 +149,24 @@ def test_texts_for_a_language_no_channel_uses_are_allowed_and_ignored(repo, cli)
     announce = next(p for p in result.json()["posts"] if p["moment"] == "announce")
     assert announce["text"].startswith("Seeds of change: April 10, 2030")
     assert announce["image_alt"] == "A seedling"
+
+
+_URL_PIECES = ["https://e.org/r", "?", "a=1", "&", "b=", "utm_source=old", "=", "#top", " ", "ü",
+               "%20", "+", "utm_content=", "c=d&e"]
+_UTM_VALUES = [None, "", "x", "a b", "ü&=/", "social", "spring-2031"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_URL_PIECES), max_size=8).map("".join),
+       st.lists(st.sampled_from(_UTM_VALUES), min_size=4, max_size=4))
+def test_property_utm_url_is_what_urlencode_gives(url, values):
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    from pipeline.render import _with_utm
+
+    # The definition: the URL's own pairs without utm_*, then the UTM pairs that have a value.
+    names = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in names]
+    query += [(k, v) for k, v in zip(names, values, strict=True) if v]
+    assert _with_utm(url, *values) == urlunsplit(parts._replace(query=urlencode(query)))

@@ -182,3 +182,37 @@ def test_property_hard_cuts_lose_no_character(tokens, limit):
     assert all(len(p) <= limit for p in parts)
     if len(parts) > 1:
         assert "".join("".join(bodies(parts)).split()) == "".join(tokens)
+
+
+def _breaks_searching_before_each_gap(text):
+    """The boundaries as first written: a sentence end searched for before every gap."""
+    import re
+
+    from pipeline.threads import _CJK_STOP, _CLOSERS, _GAP, END, PARAGRAPH, SENTENCE, WORD
+
+    sentence_end = re.compile(rf"[.!?؟。！？۔][{_CLOSERS}]*$")
+    found = []
+    for gap in _GAP.finditer(text):
+        start, end = gap.span()
+        if start == 0 or end == len(text):
+            continue
+        if gap.group().count("\n") >= 2:
+            strength = PARAGRAPH
+        elif "\n" in gap.group() or sentence_end.search(text, max(0, start - 12), start):
+            strength = SENTENCE
+        else:
+            strength = WORD
+        found.append((start, end, strength))
+    found += [(m.end(), m.end(), SENTENCE) for m in _CJK_STOP.finditer(text)]
+    found.append((len(text.rstrip()), len(text), END))
+    return sorted(found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bc", " ", "  ", "\n", "\n\n", ".", "!", "?", "。", "؟",
+                                 "”", ")", "»", "'", "\"", "]", "」", "x" * 12, ")" * 11,
+                                 ")" * 12, "中文"]), max_size=60).map("".join))
+def test_property_boundaries_found_in_one_pass_are_the_same(text):
+    from pipeline.threads import _breaks
+
+    assert _breaks(text) == _breaks_searching_before_each_gap(text)
