@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from pipeline.errors import Problem
+from pipeline.model import PLATFORM_KEYS
 from pipeline.platforms import adapter_class
 from pipeline.render import RenderedPost
 from pipeline.threads import split_thread
@@ -52,7 +53,7 @@ def _check_one(post: RenderedPost, root: Path, images: dict) -> RenderedPost:
     adapter = _adapter(planned.platform)
     problems = list(post.problems)
     parts = [post.text] if post.text else []
-    limit = adapter.max_length
+    limit = adapter.limit(planned.channel, image=bool(planned.image))
     if post.text and planned.channel.thread:  # split_thread returns [text] when it fits
         try:
             parts = split_thread(post.text, limit, adapter.count)
@@ -60,13 +61,14 @@ def _check_one(post: RenderedPost, root: Path, images: dict) -> RenderedPost:
             problems.append(_problem(post, f"cannot split into a thread: {exc}"))
     length = max((adapter.count(p) for p in parts), default=0)
     if length > limit:
-        can_thread = planned.platform == "x" and not planned.channel.thread
+        can_thread = planned.platform in PLATFORM_KEYS["thread"] and not planned.channel.thread
         hint = " (or set `thread: true` on the channel)" if can_thread else ""
+        what = " for a photo's caption" if limit < adapter.max_length and planned.image else ""
         problems.append(
             _problem(
                 post,
                 f"the text is {length} long, over the {planned.platform} "
-                f"limit of {limit}: shorten it{hint}",
+                f"limit of {limit}{what}: shorten it{hint}",
             )
         )
     if planned.image:
@@ -103,8 +105,18 @@ def _check_image(post: RenderedPost, facts: tuple[str | None, int] | OSError, ad
                 f"{accepted[mime] / 1e6:.0f} MB: make it smaller",
             )
         ]
-    if not (post.planned.image_alt or "").strip():
+    alt = (post.planned.image_alt or "").strip()
+    if not alt:
         return [_image_problem(post, f"image {image} has no alt text in {post.planned.language!r}")]
+    max_alt = getattr(adapter, "max_alt", None)
+    if max_alt and len(alt) > max_alt:
+        return [
+            _image_problem(
+                post,
+                f"the alt text of {image} in {post.planned.language!r} is {len(alt)} characters, "
+                f"over the {platform} limit of {max_alt}: shorten it",
+            )
+        ]
     return []
 
 

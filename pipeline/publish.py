@@ -29,7 +29,14 @@ from pipeline.errors import (
 )
 from pipeline.ledger import FAILED, IN_DOUBT, MISSED, PUBLISHED, SENDING, Ledger, PostHistory
 from pipeline.platforms import adapter_class
-from pipeline.platforms.base import Adapter, LookupUnavailable, OutgoingPost, Published, redact
+from pipeline.platforms.base import (
+    Adapter,
+    IdempotentResend,
+    LookupUnavailable,
+    OutgoingPost,
+    Published,
+    redact,
+)
 from pipeline.prepare import Selection, prepare
 from pipeline.render import RenderedPost
 from pipeline.settings import Settings, secret_values
@@ -272,6 +279,7 @@ class ChannelRun:
                 image=(self._image(post) if i == 0 else None),
                 image_alt=planned.image_alt if i == 0 else None,
                 reply_to=reply_to,
+                part=i,
             )
             published = self._send(post, hist, i, out)
             if published is None:
@@ -308,13 +316,12 @@ class ChannelRun:
                 delay, error = self._backoff(attempt), exc
             except OutcomeUnknown as exc:
                 # The platform may have the post: never send it again without looking first.
-                self._leave_in_doubt(
-                    post,
-                    hist,
-                    part,
-                    f"{exc.message}; the next run looks for it on "
-                    f"{self.channel.name} before sending anything again",
-                )
+                if self.adapter.can_look or isinstance(self.adapter, IdempotentResend):
+                    then = f"the next run looks for it on {self.channel.name} before sending"
+                    then += " anything again"
+                else:
+                    then = self._ask_a_person(post, part)
+                self._leave_in_doubt(post, hist, part, f"{exc.message}; {then}")
                 return None
             except DuplicateRefused as exc:
                 # validate guarantees unique texts, so the platform has this very post already.
@@ -380,6 +387,10 @@ class ChannelRun:
             return False
         # It cannot have gone out before it was due, nor before the send we doubt was started.
         sent = _parse_ts(hist.sending_since or hist.updated_at)
+        if isinstance(self.adapter, IdempotentResend):
+            decided = self._resend_with_key(post, hist, part, sent)
+            if decided is not None:
+                return decided
         since = min(post.planned.due_at, sent) - LOOKUP_MARGIN
         try:
             found = self.adapter.find(post.parts[part], since)
@@ -412,18 +423,43 @@ class ChannelRun:
         )
         return True
 
-    def _resolve_blind(self, post, hist, part: int, why: str) -> bool:
-        """No way to look: a single post is re-sent, and a duplicate refusal proves it is there."""
-        if len(post.parts) > 1:
+    def _resend_with_key(self, post, hist, part: int, sent: datetime) -> bool | None:
+        """Settle a doubt by sending the same request again, where the platform answers a
+        repeated idempotency key with the original post. None: look instead (the key may be
+        forgotten). Times are real (the ledger's), not `--now`: the platform's clock counts.
+        """
+        age = datetime.now(UTC) - sent
+        settle = _seconds_env("CROSSPOST_SETTLE_SECONDS", self.adapter.settle)
+        if age < settle:
+            # An old server without the key lock doubles a repeat sent while the first runs.
             self._leave_in_doubt(
                 post,
                 hist,
                 part,
-                f"cannot look up posts ({why}); check whether part "
-                f'{part + 1}/{len(post.parts)} "{post.parts[part][:40]}…" is '
-                f"on {self.channel.name}, then record it with "
-                f"`crosspost resolve {post.key} --published URL` or "
-                "`--not-sent`",
+                f"the send started {age.total_seconds():.0f} s ago may still be running on "
+                f"{self.channel.name}; a run after {settle.total_seconds():.0f} s sends it again "
+                "with the same idempotency key",
+            )
+            return False
+        window = self.adapter.idempotency_window - LOOKUP_MARGIN
+        if age < window and post.planned.in_window(self.clock()):
+            hist.sending = None  # the platform answers the repeat with the original, if any
+            return True
+        return None
+
+    def _ask_a_person(self, post, part: int) -> str:
+        return (
+            f"check whether part {part + 1}/{len(post.parts)} "
+            f'"{post.parts[part][:40]}…" is on {self.channel.name}, then record it with '
+            f"`crosspost resolve {post.key} --published URL` or `--not-sent`"
+        )
+
+    def _resolve_blind(self, post, hist, part: int, why: str) -> bool:
+        """No way to look: where the platform refuses duplicates (a capability of the adapter),
+        a single post is re-sent and a refusal proves it is there; else a person decides."""
+        if len(post.parts) > 1 or not self.adapter.refuses_duplicates:
+            self._leave_in_doubt(
+                post, hist, part, f"cannot look up posts ({why}); {self._ask_a_person(post, part)}"
             )
             return False
         if not post.planned.in_window(self.clock()):
@@ -478,6 +514,12 @@ class ChannelRun:
 
 def _until(when: datetime) -> float:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _seconds_env(name: str, default: timedelta) -> timedelta:
+    """A duration from the environment in seconds (tests shorten waits), else `default`."""
+    value = os.environ.get(name)
+    return timedelta(seconds=float(value)) if value else default
 
 
 def _parse_ts(text: str | None) -> datetime:

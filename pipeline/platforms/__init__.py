@@ -1,8 +1,8 @@
 """The platforms crosspost can publish to: an explicit, lazy registry.
 
-Adapter modules import their SDK (tweepy, facebook-sdk) only inside the methods that talk to
-the network, so `validate`, `preview`, `plan` and `status` can read limits and count lengths
-without paying for, or depending on, the SDKs.
+Adapter modules import their SDK (tweepy, facebook-sdk, Mastodon.py, requests) only inside the
+methods that talk to the network, so `validate`, `preview`, `plan` and `status` can read limits
+and count lengths without paying for, or depending on, the SDKs.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 REGISTRY: dict[str, str] = {
     "facebook": "pipeline.platforms.facebook:FacebookPage",
     "x": "pipeline.platforms.x:XAccount",
+    "mastodon": "pipeline.platforms.mastodon:MastodonAccount",
+    "telegram": "pipeline.platforms.telegram:TelegramChannel",
 }
 
 

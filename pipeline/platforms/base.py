@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -46,10 +46,26 @@ class OutgoingPost:
     image_alt: str | None = None
     #: remote id of the previous thread part; None for the first part or a single post
     reply_to: str | None = None
+    #: index of this part in its thread (0 for a single post): part of an idempotency key
+    part: int = 0
 
 
 class LookupUnavailable(Exception):
     """The platform will not let us look at recent posts (e.g. an API tier without reads)."""
+
+
+class IdempotentResend:
+    """Capability: the platform takes an idempotency key and answers a repeat with the original.
+
+    After an unknown outcome the engine may then send the very same request again instead of
+    looking, but only once the first request cannot still be running (`settle`, real time after
+    it was started) and while the platform still remembers the key (`idempotency_window`).
+    """
+
+    #: how long the platform keeps a key (counted from the first send, so a little less is used)
+    idempotency_window: ClassVar[timedelta]
+    #: how long after a send started the platform may still be working on it
+    settle: ClassVar[timedelta]
 
 
 class Adapter:
@@ -65,6 +81,11 @@ class Adapter:
     #: a warning for every channel of this platform with `thread: true`, when threads on it
     #: may fail in a way the campaign cannot prevent (None: none)
     thread_caveat: ClassVar[str | None] = None
+    #: `find` can look at recent posts (False: an unknown outcome is left to a person)
+    can_look: ClassVar[bool] = True
+    #: the platform refuses a text it has just published (X), so when `find` cannot look, a
+    #: single post may be sent again blindly: a refusal proves it is there
+    refuses_duplicates: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -80,6 +101,14 @@ class Adapter:
     def count(cls, text: str) -> int:
         """The length of `text` as the platform counts it."""
         return len(text)
+
+    @classmethod
+    def limit(cls, channel: Channel, image: bool = False) -> int:
+        """The longest text (as `count` measures) one post of `channel` may have.
+
+        `image`: the post carries an image (Telegram's caption is shorter than a message).
+        """
+        return cls.max_length
 
     @classmethod
     def secret_variables(cls, channel: Channel) -> list[str]:
@@ -110,6 +139,13 @@ class Adapter:
         """A post with this text published at or after `since`, if the platform shows one.
 
         Raises `LookupUnavailable` when the platform will not say.
+        """
+        raise NotImplementedError
+
+    def check_credentials(self) -> str:
+        """One read-only call: a short description of the account as the platform sees it.
+
+        Raises FatalChannelError naming the variable to renew when the platform refuses.
         """
         raise NotImplementedError
 
@@ -187,7 +223,13 @@ def redact(text: str, secrets) -> str:
         for form in sorted(forms, key=len, reverse=True):
             text = text.replace(form, "***")
     # Tokens in query strings that we do not know by value (e.g. from a paging URL).
-    return re.sub(r"(access_token=)[^&\s'\"]+", r"\1***", text)
+    text = re.sub(r"(access_token=)[^&\s'\"]+", r"\1***", text)
+    # Telegram bot tokens travel in every URL path (/bot<id>:<secret>/sendMessage).
+    return BOT_TOKEN.sub("bot***", text)
+
+
+#: a Telegram bot token as it appears in Bot API URLs
+BOT_TOKEN = re.compile(r"bot\d+:[A-Za-z0-9_-]+")
 
 
 def http_session(api_base: str | None, hosts: list[str], timeout: float) -> requests.Session:

@@ -51,6 +51,8 @@ class XAccount(Adapter):
         "keep the texts within 280 (a shorter <language>.x.j2 template), or "
         "set `long_posts: true` if the account has X Premium"
     )
+    # X refuses a text the account has just posted (403 "duplicate content").
+    refuses_duplicates = True
 
     @classmethod
     def count(cls, text: str) -> int:

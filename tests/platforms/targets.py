@@ -9,8 +9,11 @@ from urllib.parse import quote, quote_plus
 from pipeline.model import Channel
 from pipeline.platforms import adapter_class
 from pipeline.platforms.base import Adapter
-from tests.fakes.accounts import PAGE_EN, X_EN
+from tests.fakes.accounts import PAGE_EN, TELEGRAM_CHAT, X_EN
 from tests.fakes.graph import FakeGraph
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.server import FakeServer
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.x import FakeX
 
 #: seconds every adapter call of these tests may take at most (the fakes answer in ms)
@@ -22,7 +25,7 @@ class Target:
     """One platform under test: its fake, a channel pointing at it, and the channel's secrets."""
 
     platform: str
-    fake: FakeGraph | FakeX
+    fake: FakeServer
     channel: Channel
     env: dict[str, str]
 
@@ -39,8 +42,38 @@ class Target:
         cls = adapter_class(self.platform)
         return cls(chosen, self.env if env is None else env, timeout=timeout)
 
+    @property
+    def can_look(self) -> bool:
+        return adapter_class(self.platform).can_look
+
     def posts(self) -> list[dict]:
         """What the platform holds, oldest first: id, text, image bytes, alt text, shown text."""
+        if isinstance(self.fake, FakeMastodon):
+            return [
+                {
+                    "id": s["id"],
+                    "text": s["text"],
+                    "shown": s["content"],
+                    "image": s["media"][0]["bytes"] if s["media"] else None,
+                    "alt": s["media"][0]["description"] if s["media"] else None,
+                    "language": s["language"],
+                    "reply_to": s["in_reply_to_id"],
+                }
+                for s in self.fake.statuses()
+            ]
+        if isinstance(self.fake, FakeTelegram):
+            return [
+                {
+                    "id": str(m["message_id"]),
+                    "text": m["text"] if m["photo"] is None else m["caption"],
+                    "shown": m["text"] if m["photo"] is None else m["caption"],
+                    "image": m["photo"],
+                    "alt": None,
+                    "reply_to": str(m["reply_to"]) if m["reply_to"] else None,
+                    "options": m["options"],
+                }
+                for m in self.fake.messages(TELEGRAM_CHAT)
+            ]
         if isinstance(self.fake, FakeGraph):
             return [
                 {
@@ -65,6 +98,10 @@ class Target:
 
     def add_remote(self, text: str) -> str:
         """A post made elsewhere (by hand, or by an earlier run); its id."""
+        if isinstance(self.fake, FakeMastodon):
+            return self.fake.add_status(None, text)
+        if isinstance(self.fake, FakeTelegram):
+            return str(self.fake.add_message(TELEGRAM_CHAT, text))
         if isinstance(self.fake, FakeGraph):
             return self.fake.add_post(PAGE_EN, text)
         return self.fake.add_tweet(X_EN.username, text)
@@ -94,6 +131,30 @@ def facebook(fake: FakeGraph) -> Target:
 def x(fake: FakeX) -> Target:
     channel = Channel(name="x-en", platform="x", language="en", thread=True, api_base=fake.base_url)
     return Target("x", fake, channel, fake.env("X_EN", X_EN.username))
+
+
+def mastodon(fake: FakeMastodon) -> Target:
+    channel = Channel(
+        name="mastodon-en",
+        platform="mastodon",
+        language="en",
+        instance="https://social.coop",
+        thread=True,
+        api_base=fake.base_url,
+    )
+    return Target("mastodon", fake, channel, fake.env("MASTODON_EN"))
+
+
+def telegram(fake: FakeTelegram) -> Target:
+    channel = Channel(
+        name="telegram-ku",
+        platform="telegram",
+        language="ku",
+        chat=TELEGRAM_CHAT,
+        thread=True,
+        api_base=fake.base_url,
+    )
+    return Target("telegram", fake, channel, fake.env("TELEGRAM_KU"))
 
 
 def closed_port_url() -> str:

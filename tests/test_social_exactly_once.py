@@ -1,0 +1,205 @@
+"""Exactly once on Mastodon and Telegram, through the real CLI against their fakes.
+
+Mastodon answers a repeated Idempotency-Key with the original status, so a run killed while the
+instance holds the request is settled by sending the same request again, once it can no longer
+be running, or by looking once the key may be forgotten. Telegram has neither a key nor a way to
+look: such a post stays in doubt until a person says what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import CAMPAIGN, crosspost, spawn
+from tests.fakes.accounts import MASTODON_EN, TELEGRAM_BOT, TELEGRAM_CHAT
+
+ANNOUNCE_OPEN = "2030-04-03T15:05:00Z"
+LATER = "2030-04-03T15:15:00Z"
+MASTODON_KEY = "spring/first/announce/mastodon-en"
+TELEGRAM_KEY = "spring/first/announce/telegram-tr"
+
+
+class Social:
+    def __init__(self, repo, mastodon, telegram):
+        self.repo, self.mastodon, self.telegram = repo, mastodon, telegram
+        repo.write(
+            "channels.yaml",
+            f"""\
+            mastodon-en: {{platform: mastodon, language: en, instance: "https://social.coop",
+                           api_base: "{mastodon.base_url}"}}
+            telegram-tr: {{platform: telegram, language: tr, chat: "{TELEGRAM_CHAT}",
+                           api_base: "{telegram.base_url}"}}
+            """,
+        )
+        repo.write(
+            "campaigns/spring.yaml",
+            CAMPAIGN.replace(
+                "channels: [facebook-en, facebook-tr, x-en]", "channels: [mastodon-en, telegram-tr]"
+            ),
+        )
+        self.env = {
+            **mastodon.env("MASTODON_EN"),
+            **telegram.env("TELEGRAM_TR"),
+            "CROSSPOST_HTTP_TIMEOUT": "5",
+        }
+
+    def run(self, *args, env=None):
+        return crosspost("run", "--root", self.repo.root, *args, env={**self.env, **(env or {})})
+
+    def start(self, *args):
+        return spawn("run", "--root", self.repo.root, *args, env=self.env)
+
+    def states(self, now=LATER) -> dict[str, dict]:
+        result = crosspost("status", "--json", "--root", self.repo.root, "--now", now, env=self.env)
+        assert result.code == 0, result.output
+        return {p["key"]: p for p in result.json()["posts"]}
+
+    def kill_while_held(self, fake) -> None:
+        fake.fail_next("hold")
+        proc = self.start("--now", ANNOUNCE_OPEN)
+        try:
+            assert fake.held.wait(30), "the request reached the platform"
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            fake.release()
+
+    def age_sending(self, key: str, by: timedelta) -> None:
+        """Pretend the interrupted send of `key` started `by` ago (the ledger's real time)."""
+        lines = []
+        for line in self.repo.ledger.read_text().splitlines():
+            rec = json.loads(line)
+            if rec["key"] == key and rec["state"] == "sending":
+                when = datetime.now(UTC) - by
+                rec["ts"] = when.isoformat(timespec="microseconds").replace("+00:00", "Z")
+            lines.append(json.dumps(rec))
+        self.repo.ledger.write_text(
+            "\n".join(sorted(lines, key=lambda x: json.loads(x)["ts"])) + "\n"
+        )
+
+
+@pytest.fixture
+def social(repo, fake_mastodon, fake_telegram):
+    return Social(repo, fake_mastodon, fake_telegram)
+
+
+def posts_to(fake) -> list:
+    return fake.requests("publish")
+
+
+def test_both_channels_publish_in_their_language_with_image_and_alt(social):
+    result = social.run("--now", ANNOUNCE_OPEN)
+    assert result.code == 0, result.output
+    [status] = social.mastodon.statuses()
+    assert status["language"] == "en" and status["media"][0]["description"] == "A seedling"
+    [message] = social.telegram.messages()
+    assert message["photo"] is not None and message["caption"].startswith("Değişimin tohumları")
+    assert "parse_mode" not in message["options"]
+    states = social.states(ANNOUNCE_OPEN)
+    assert states[MASTODON_KEY]["url"] == f"https://social.coop/@sea_coop/{status['id']}"
+    assert states[TELEGRAM_KEY]["url"] == f"https://t.me/sea_kurdi/{message['message_id']}"
+
+
+def test_killing_run_during_a_held_mastodon_request_never_duplicates(social):
+    social.telegram.fail_next("500", count=None)  # keep Telegram out of this story
+    social.kill_while_held(social.mastodon)
+    assert len(social.mastodon.statuses()) == 1, "the instance accepted it before the kill"
+
+    # Right away, the first request may still be running on the instance: nothing is sent.
+    soon = social.run("--now", LATER)
+    assert soon.code == 3
+    assert "may still be running" in soon.stdout
+    assert len(posts_to(social.mastodon)) == 1
+    assert social.states()[MASTODON_KEY]["state"] == "in-doubt"
+
+    # Once it cannot be running any more, the same request with the same key settles it.
+    settled = social.run("--now", LATER, env={"CROSSPOST_SETTLE_SECONDS": "0"})
+    first, again = posts_to(social.mastodon)
+    assert again.headers["idempotency-key"] == first.headers["idempotency-key"]
+    assert len(social.mastodon.statuses()) == 1, settled.output
+    [status] = social.mastodon.statuses()
+    state = social.states()[MASTODON_KEY]
+    assert state["state"] == "published" and state["remote_id"] == status["id"]
+
+
+def test_after_the_keys_hour_mastodon_looks_instead_of_sending(social):
+    social.telegram.fail_next("500", count=None)
+    social.kill_while_held(social.mastodon)
+    social.age_sending(MASTODON_KEY, timedelta(hours=2))
+    # The instance forgot the key by now: sending again would double the status.
+    social.mastodon.clock = lambda: datetime.now(UTC) + timedelta(hours=2)
+
+    social.run("--now", LATER)
+
+    assert len(posts_to(social.mastodon)) == 1, "not sent again"
+    assert any(r.path.endswith("/source") for r in social.mastodon.requests("lookup"))
+    [status] = social.mastodon.statuses()
+    state = social.states()[MASTODON_KEY]
+    assert state["state"] == "published" and state["remote_id"] == status["id"]
+
+
+def test_a_held_telegram_request_killed_is_left_in_doubt_not_sent_again(social):
+    social.kill_while_held(social.telegram)
+    assert len(social.telegram.messages()) == 1
+
+    for _ in range(2):
+        result = social.run("--now", LATER, env={"CROSSPOST_SETTLE_SECONDS": "0"})
+        assert result.code == 3
+        assert f"crosspost resolve {TELEGRAM_KEY}" in result.stdout
+    assert len(posts_to(social.telegram)) == 1, "never re-sent blindly"
+    assert social.states()[TELEGRAM_KEY]["state"] == "in-doubt"
+
+    # A person checks the channel and records where the message is.
+    [message] = social.telegram.messages()
+    url = f"https://t.me/sea_kurdi/{message['message_id']}"
+    settled = crosspost(
+        "resolve", TELEGRAM_KEY, "--published", url, "--root", social.repo.root, env=social.env
+    )
+    assert settled.code == 0, settled.output
+    assert social.run("--now", LATER).code == 0
+    assert len(social.telegram.messages()) == 1
+    assert social.states()[TELEGRAM_KEY]["state"] == "published"
+
+
+def test_a_telegram_answer_lost_after_sending_is_in_doubt_at_once(social):
+    social.telegram.fail_next("drop_after_accept")
+    result = social.run("--now", ANNOUNCE_OPEN)
+    assert result.code == 3
+    assert "crosspost resolve" in result.stdout and "looks for it" not in result.stdout
+    assert len(posts_to(social.telegram)) == 1
+    assert social.states(ANNOUNCE_OPEN)[TELEGRAM_KEY]["state"] == "in-doubt"
+
+
+@pytest.mark.parametrize(
+    ("revoked", "variable", "healthy"),
+    [
+        ("mastodon", "MASTODON_EN_ACCESS_TOKEN", "telegram"),
+        ("telegram", "TELEGRAM_TR_BOT_TOKEN", "mastodon"),
+    ],
+)
+def test_a_revoked_credential_fails_only_its_channel_naming_the_variable(
+    social, revoked, variable, healthy
+):
+    getattr(social, revoked).revoke()
+    result = social.run("--now", ANNOUNCE_OPEN)
+    assert result.code == 3
+    states = social.states(ANNOUNCE_OPEN)
+    keys = {"mastodon": MASTODON_KEY, "telegram": TELEGRAM_KEY}
+    assert states[keys[revoked]]["state"] == "failed"
+    assert variable in states[keys[revoked]]["error"] and variable in result.stdout
+    assert states[keys[healthy]]["state"] == "published"
+
+
+def test_no_secret_anywhere_at_debug_level(social):
+    social.mastodon.fail_next("500", status=502)  # a gateway gave up: in doubt
+    result = social.run("--now", ANNOUNCE_OPEN, "-v")
+    social.mastodon.revoke()
+    second = social.run("--now", LATER, "-v", env={"CROSSPOST_SETTLE_SECONDS": "0"})
+    text = result.output + second.output + social.repo.ledger.read_text()
+    assert "DEBUG" in result.output and "/bot***/sendPhoto" in result.output
+    for secret in (MASTODON_EN.token, TELEGRAM_BOT.secret, str(TELEGRAM_BOT.id) + ":"):
+        assert secret not in text
