@@ -18,7 +18,7 @@ def test_the_bundled_campaign_is_valid(cli):
     result = cli("validate", "--root", REPO)
 
     assert result.code == 0, result.output
-    assert "ok: 28 post(s) in 1 campaign(s)" in result.stderr
+    assert "ok: 42 post(s) in 1 campaign(s)" in result.stderr
 
 
 def test_preview_json_lists_every_post_and_the_unscheduled_events(cli):
@@ -26,7 +26,7 @@ def test_preview_json_lists_every_post_and_the_unscheduled_events(cli):
 
     assert result.code == 0
     data = result.json()
-    assert len(data["posts"]) == 28
+    assert len(data["posts"]) == 42
     assert all(set(p) >= PREVIEW_KEYS for p in data["posts"])
     assert {p["language"] for p in data["posts"]} == {"en", "ku", "tr"}
     assert {(u["event"], u["reason"]) for u in data["unscheduled"]} == {
@@ -96,7 +96,7 @@ def test_validate_and_preview_never_import_a_platform_sdk():
              f"'--root', {str(REPO)!r}]\n"
              "try:\n    runpy.run_module('pipeline', run_name='__main__')\n"
              "except SystemExit:\n    pass\n"
-             "print('SDKS', sorted(m for m in ('tweepy', 'facebook', 'requests') "
+             "print('SDKS', sorted(m for m in ('tweepy', 'facebook', 'requests', 'mastodon') "
              "if m in sys.modules), file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=60)
@@ -106,7 +106,7 @@ def test_validate_and_preview_never_import_a_platform_sdk():
 def test_python_dash_m_pipeline_is_the_same_command():
     result = crosspost("validate", "--root", REPO)
     assert result.code == 0
-    assert "ok: 28 post(s)" in result.stderr
+    assert "ok: 42 post(s)" in result.stderr
 
 
 def test_plan_json_shows_states(cli):
@@ -115,4 +115,5 @@ def test_plan_json_shows_states(cli):
 
     states = {p["key"]: p["state"] for p in json.loads(result.stdout)["posts"]}
     assert states == {f"gamechangers-2022/launch/{ch}": "due"
-                      for ch in ("facebook-en", "facebook-ku", "facebook-tr", "x-en")}
+                      for ch in ("facebook-en", "facebook-ku", "facebook-tr", "x-en", "mastodon-en",
+                           "telegram-ku")}
