@@ -6,7 +6,9 @@ points at a closed port and has a post in doubt, so facebook-sdk's lookup is a G
 the Page token in its query string and fails to connect (requests' error message holds that
 URL); the other Page's token expires; X drops the connection after accepting
 a post, rate-limits, and is asked for its timeline, whose URL holds the account's user id, which
-is also the first part of the X access token. Scanned: stdout, stderr, every file a command
+is also the first part of the X access token; Mastodon answers a publish with a gateway's 502
+and later revokes the token; Telegram, whose bot token is part of every URL, drops a message's
+answer and then answers a 5xx page. Scanned: stdout, stderr, every file a command
 writes (preview --output, plan --ics, run --summary: the Markdown report meant for CI logs) and
 the ledger. (tests/test_exactly_once.py checks `run`/`status` once; this covers every command.)
 """
@@ -22,7 +24,16 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.conftest import crosspost, spawn
-from tests.fakes.accounts import PAGE_EN, PAGE_TR, PAGES, X_BEARER, X_EN
+from tests.fakes.accounts import (
+    MASTODON_EN,
+    PAGE_EN,
+    PAGE_TR,
+    PAGES,
+    TELEGRAM_BOT,
+    TELEGRAM_CHAT,
+    X_BEARER,
+    X_EN,
+)
 from tests.publishing import ANNOUNCE_OPEN, wire
 
 LATER = "2030-04-03T15:20:00Z"
@@ -37,6 +48,8 @@ def secrets() -> list[str]:
         X_EN.access_token,
         X_EN.access_token_secret,
         X_BEARER,
+        MASTODON_EN.token,
+        TELEGRAM_BOT.token,
     ]
 
 
@@ -61,7 +74,7 @@ def in_doubt(key: str, channel: str, parts: int = 1) -> str:
 
 
 @pytest.fixture
-def hostile(repo, fake_graph, fake_x, tmp_path):
+def hostile(repo, fake_graph, fake_x, fake_mastodon, fake_telegram, tmp_path):
     """The conftest repository against the fakes: facebook-tr at a closed port, posts in doubt."""
     live = wire(repo, fake_graph, fake_x)
     channels = (repo.root / "channels.yaml").read_text()
@@ -70,7 +83,22 @@ def hostile(repo, fake_graph, fake_x, tmp_path):
         f'page_id: "{PAGE_TR}",\n               api_base: "http://127.0.0.1:9"',
     )
     assert closed != channels
+    closed += (
+        f'mastodon-en: {{platform: mastodon, language: en, instance: "https://social.coop",\n'
+        f'              api_base: "{fake_mastodon.base_url}"}}\n'
+        f'telegram-tr: {{platform: telegram, language: tr, chat: "{TELEGRAM_CHAT}",\n'
+        f'              api_base: "{fake_telegram.base_url}"}}\n'
+    )
     repo.write("channels.yaml", closed)
+    campaign = repo.root / "campaigns/spring.yaml"
+    campaign.write_text(
+        campaign.read_text().replace("x-en]", "x-en, mastodon-en, telegram-tr]"), encoding="utf-8"
+    )
+    live.env.update(fake_mastodon.env("MASTODON_EN"))
+    live.env.update(fake_telegram.env("TELEGRAM_TR"))
+    live.mastodon, live.telegram = fake_mastodon, fake_telegram
+    # Mastodon's post in doubt is sent again with its key at once, not 2 minutes later.
+    live.env["CROSSPOST_SETTLE_SECONDS"] = "0"
     repo.ledger.parent.mkdir(parents=True, exist_ok=True)
     repo.ledger.write_text(
         in_doubt("spring/first/announce/facebook-tr", "facebook-tr")
@@ -115,15 +143,22 @@ def test_no_command_leaks_a_secret_at_debug_level_even_when_everything_fails(hos
     # post, the lookup of facebook-tr's post in doubt cannot connect.
     live.graph.fail_next("expired", count=None, path=f"/{PAGE_EN}/")
     live.x.fail_next("drop_after_accept")
+    live.mastodon.fail_next("500", status=502, html=True)
+    live.telegram.fail_next("drop_after_accept")
     first = cli("run", "--now", ANNOUNCE_OPEN, "--summary", summary, expect=(3,))
     live.graph.clear_faults()
+    live.mastodon.revoke()  # the post in doubt is sent again with its key, and refused: 401
+    live.telegram.fail_next("500", count=None, on="any")
     # The second: Graph answers an HTML 502 (facebook-sdk's confusing error), X rate-limits
     # the lookup of the post it dropped; facebook-tr still cannot connect.
     live.graph.fail_next("500", html=True, count=None)
     live.x.fail_next("429", on="lookup", reset_in=3600)
     cli("run", "--now", LATER, "--summary", summary, expect=(3,))
     live.graph.clear_faults()
-    # The third: X's timeline is read (its URL holds the user id, the access token's prefix).
+    live.telegram.clear_faults()
+    # The third: X's timeline is read (its URL holds the user id, the access token's prefix);
+    # a person said the Telegram post never left, so it is sent (its URL holds the bot token).
+    cli("resolve", "spring/first/announce/telegram-tr", "--not-sent")
     third = cli("run", "--now", LATER, "--summary", summary, expect=(3,))
     cli("run", "--dry-run", "--now", LATER)
     written(summary)
@@ -160,5 +195,7 @@ def test_no_command_leaks_a_secret_at_debug_level_even_when_everything_fails(hos
     assert "127.0.0.1:9" in everything, "the closed port was called"
     assert any(r.path.startswith("/2/users/") for r in live.x.requests("lookup"))
     assert "GET /2/users/***/tweets" in everything, "the user id in the URL is hidden"
+    assert "POST /bot***/sendPhoto" in everything, "the Telegram token in the URL is hidden"
+    assert "MASTODON_EN_ACCESS_TOKEN" in everything, "the post in doubt was sent again: 401"
     for what, text in texts:
         assert not leaks(text), f"{what} shows {leaks(text)}:\n{text}"
