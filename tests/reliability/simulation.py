@@ -11,6 +11,8 @@ appears on a fake during a step is attributed to that step's pretend time (the p
 only grow, so the new ones are the tail). Duplicate refusal is switched off on the fakes (Graph's
 is an invention of the fake anyway), so a post sent twice shows up twice - except on X when its
 timeline cannot be read, where the engine relies on X's documented duplicate refusal on purpose.
+Mastodon takes the same text twice (only its Idempotency-Key protects a re-send); Telegram can
+never be looked at, so its posts may end in doubt, but never twice.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.conftest import PNG, Repo, crosspost, spawn
-from tests.fakes.accounts import PAGE_EN, PAGE_TR, PAGES, X_EN
+from tests.fakes.accounts import PAGE_EN, PAGE_TR, PAGES, TELEGRAM_CHAT, X_EN
+from tests.fakes.fixtures import new_mastodon, new_telegram
 from tests.fakes.graph import FakeGraph
+from tests.fakes.server import FakeServer
 from tests.fakes.x import FakeX
 
 #: HTTP timeout of the runs; a "slow" fault answers later than this
@@ -41,6 +45,9 @@ ENV = {
     "CROSSPOST_RETRY_CAP": "1.5",
     "CROSSPOST_RETRY_BUDGET": "3",
     "CROSSPOST_LOCK_TIMEOUT": "20",
+    # The fakes act on a request as it arrives: a Mastodon re-send with the same key may follow
+    # at once (a real instance gets the 2 minutes of MastodonAccount.settle).
+    "CROSSPOST_SETTLE_SECONDS": "0",
 }
 
 # --- the campaign ---------------------------------------------------------------------------
@@ -59,6 +66,14 @@ MOMENTS = {
 }
 LAUNCH = (datetime(2030, 5, 6, 10, 0), timedelta(hours=12))  # one-off post: local time, expires
 CHANNELS = ("facebook-en", "facebook-tr", "x-en")
+#: channel -> platform of every channel a shape may have
+PLATFORM_OF = {
+    "facebook-en": "facebook",
+    "facebook-tr": "facebook",
+    "x-en": "x",
+    "mastodon-en": "mastodon",
+    "telegram-tr": "telegram",
+}
 
 LONG_X = (
     "{{ event.title }}: a conversation about how neighbourhoods grow their own food, share "
@@ -135,9 +150,15 @@ class Shape:
             out.append((due, due + LAUNCH[1]))
         return out
 
-    def write(self, repo: Repo, graph_url: str, x_url: str) -> None:
+    def write(
+        self, repo: Repo, graph_url: str, x_url: str, mastodon_url="", telegram_url=""
+    ) -> None:
         """The campaign, templates, media and channels (pointed at the fakes)."""
         channels = {
+            "mastodon-en": f'{{platform: mastodon, language: en, instance: "https://social.coop", '
+            f'thread: true, api_base: "{mastodon_url}"}}',
+            "telegram-tr": f'{{platform: telegram, language: tr, chat: "{TELEGRAM_CHAT}", '
+            f'api_base: "{telegram_url}"}}',
             "facebook-en": f'{{platform: facebook, language: en, page_id: "{PAGE_EN}", '
             f'api_base: "{graph_url}"}}',
             "facebook-tr": f'{{platform: facebook, language: tr, page_id: "{PAGE_TR}", '
@@ -165,7 +186,9 @@ class Shape:
                 f"expires: {_duration(LAUNCH[1])}}}",
             ]
         lines.append("events:")
-        languages = {"en"} | ({"tr"} if "facebook-tr" in self.channels else set())
+        languages = {"en"} | (
+            {"tr"} if {"facebook-tr", "telegram-tr"} & set(self.channels) else set()
+        )
 
         def localised(en: str, tr: str) -> str:
             # Only the campaign's languages: a mapping with another language's key is not
@@ -198,7 +221,7 @@ def _duration(delta: timedelta) -> str:
 
 # --- what happens ---------------------------------------------------------------------------
 
-PLATFORMS = ("facebook", "x")
+PLATFORMS = ("facebook", "x", "mastodon", "telegram")
 FAULT_KINDS = ("500", "429", "429-long", "expired", "drop", "slow", "drop_after_accept")
 
 
@@ -206,15 +229,16 @@ FAULT_KINDS = ("500", "429", "429-long", "expired", "drop", "slow", "drop_after_
 class Fault:
     """A fault switched on one fake for the next `count` matching calls of one step."""
 
-    platform: str  # facebook | x
+    platform: str  # one of PLATFORMS
     kind: str  # one of FAULT_KINDS
     count: int = 1
-    on: str = "publish"  # publish | lookup | upload (X only; publish on Facebook)
+    on: str = "publish"  # publish | lookup | upload (X and Mastodon; else publish)
     page: str | None = None  # Facebook: only this page's calls
 
-    def apply(self, graph: FakeGraph, x: FakeX) -> None:
-        fake = graph if self.platform == "facebook" else x
-        on = "publish" if (self.on == "upload" and self.platform == "facebook") else self.on
+    def apply(self, fakes: dict[str, FakeServer]) -> None:
+        fake = fakes[self.platform]
+        uploads = self.platform in ("x", "mastodon")
+        on = "publish" if (self.on == "upload" and not uploads) else self.on
         path = f"/{self.page}/" if (self.page and self.platform == "facebook") else None
         opts: dict = {}
         kind, count = self.kind, self.count
@@ -300,11 +324,19 @@ class Simulation:
         self.repo = Repo(Path(self._tmp.name) / "repo")
         self.graph = FakeGraph(PAGES)
         self.x = FakeX([X_EN])
+        self.mastodon = new_mastodon()
+        self.telegram = new_telegram()
+        self.fakes: dict[str, FakeServer] = {
+            "facebook": self.graph,
+            "x": self.x,
+            "mastodon": self.mastodon,
+            "telegram": self.telegram,
+        }
 
     # -- set-up --------------------------------------------------------------------------------
     def __enter__(self) -> Simulation:
-        self.graph.start()
-        self.x.start()
+        for fake in self.fakes.values():
+            fake.start()
         try:
             self._set_up()
         except BaseException:
@@ -319,20 +351,27 @@ class Simulation:
             self.x.lookups_forbidden = True
         else:
             self.x.duplicate_window = timedelta(0)
-        self.scenario.shape.write(self.repo, self.graph.base_url, self.x.base_url)
+        self.scenario.shape.write(
+            self.repo,
+            self.graph.base_url,
+            self.x.base_url,
+            self.mastodon.base_url,
+            self.telegram.base_url,
+        )
         self.env = {
             **ENV,
             "FACEBOOK_EN_PAGE_TOKEN": PAGES[PAGE_EN][0],
             "FACEBOOK_TR_PAGE_TOKEN": PAGES[PAGE_TR][0],
             **self.x.env("X_EN"),
+            **self.mastodon.env("MASTODON_EN"),
+            **self.telegram.env("TELEGRAM_TR"),
         }
         self.posts = self._posts()
 
     def __exit__(self, *exc) -> None:
-        self.graph.release()
-        self.graph.stop()
-        self.x.release()
-        self.x.stop()
+        for fake in self.fakes.values():
+            fake.release()
+            fake.stop()
         self._tmp.cleanup()
 
     def _posts(self):
@@ -350,7 +389,13 @@ class Simulation:
 
     @staticmethod
     def _account(channel: str) -> str:
-        return {"facebook-en": PAGE_EN, "facebook-tr": PAGE_TR, "x-en": "x"}[channel]
+        return {
+            "facebook-en": PAGE_EN,
+            "facebook-tr": PAGE_TR,
+            "x-en": "x",
+            "mastodon-en": "mastodon",
+            "telegram-tr": "telegram",
+        }[channel]
 
     # -- platforms -----------------------------------------------------------------------------
     def on_platforms(self) -> list[tuple[str, str, str]]:
@@ -359,6 +404,11 @@ class Simulation:
         for page in (PAGE_EN, PAGE_TR):
             out += [(page, p["message"] or "", p["id"]) for p in self.graph.posts(page)]
         out += [("x", t["text"], t["id"]) for t in self.x.tweets(X_EN.username)]
+        out += [("mastodon", s["text"], s["id"]) for s in self.mastodon.statuses()]
+        out += [
+            ("telegram", m["text"] if m["photo"] is None else m["caption"], str(m["message_id"]))
+            for m in self.telegram.messages(TELEGRAM_CHAT)
+        ]
         return out
 
     # -- steps ---------------------------------------------------------------------------------
@@ -378,7 +428,7 @@ class Simulation:
             unhealthy |= set(PLATFORMS)
         record = StepRecord(step.at, {p: p not in unhealthy for p in PLATFORMS})
         for fault in step.faults:
-            fault.apply(self.graph, self.x)
+            fault.apply(self.fakes)
         now = step.at.isoformat().replace("+00:00", "Z")
         args = ("run", "--root", self.repo.root, "--now", now)
         try:
@@ -399,7 +449,7 @@ class Simulation:
                 record.codes.append(result.code)
                 record.outputs.append(result.output)
         finally:
-            for fake in (self.graph, self.x):
+            for fake in self.fakes.values():
                 fake.clear_faults()
                 fake.release()
         after = Counter((a, t) for a, t, _ in self.on_platforms())
@@ -411,20 +461,18 @@ class Simulation:
         return record
 
     def _killed(self, kill: Kill, args, record: StepRecord) -> None:
-        fake = self.graph if kill.platform == "facebook" else self.x
+        fake = self.fakes[kill.platform]
         if kill.mode in ("hold", "after"):
             if kill.skip:  # let `skip` calls through
                 fake.fail_next("slow", count=kill.skip, on=kill.on, seconds=0)
             fake.fail_next("hold", on=kill.on)
-        baseline = len(self.graph.log) + len(self.x.log)
+        baseline = self._calls()
         proc = spawn(*args, env=self.env)
         deadline = time.monotonic() + 60
         while proc.poll() is None and time.monotonic() < deadline:
             if kill.mode in ("hold", "after") and fake.held.is_set():
                 break
-            if kill.mode == "requests" and (
-                len(self.graph.log) + len(self.x.log) >= baseline + kill.requests
-            ):
+            if kill.mode == "requests" and self._calls() >= baseline + kill.requests:
                 break
             time.sleep(0.002)
         if kill.mode == "after" and fake.held.is_set():
@@ -442,6 +490,9 @@ class Simulation:
         fake.release()
         if killed and kill.tear is not None:
             self._tear(kill.tear)
+
+    def _calls(self) -> int:
+        return sum(len(fake.log) for fake in self.fakes.values())
 
     def _tear(self, fraction: float) -> None:
         """Cut the ledger's last line, as if the process died while writing it."""
@@ -500,9 +551,10 @@ class Simulation:
             state = row["state"]
             if state == "in-doubt":
                 # Only without any way to look may a post be left to a person.
-                assert self.scenario.x_lookups_forbidden and post.planned.platform == "x", (
-                    f"{key} still in doubt after settling with healthy platforms: {row['error']}"
-                )
+                platform = post.planned.platform
+                assert platform == "telegram" or (
+                    self.scenario.x_lookups_forbidden and platform == "x"
+                ), f"{key} still in doubt after settling with healthy platforms: {row['error']}"
                 honest.append(key)
                 continue
             assert (state == "published") == all_there, (

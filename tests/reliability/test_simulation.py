@@ -46,14 +46,20 @@ shapes = st.builds(
         lambda ms: tuple(m for m in MOMENTS if m in ms)
     ),
     channels=st.sampled_from(
-        [("facebook-en", "x-en"), ("facebook-tr", "x-en"), ("facebook-en", "facebook-tr", "x-en")]
+        [
+            ("facebook-en", "x-en"),
+            ("facebook-tr", "x-en"),
+            ("facebook-en", "facebook-tr", "x-en"),
+            ("mastodon-en", "telegram-tr", "x-en"),
+            ("facebook-en", "mastodon-en", "telegram-tr"),
+        ]
     ),
     launch=st.booleans(),
 )
 
 faults = st.builds(
     Fault,
-    platform=st.sampled_from(["facebook", "x"]),
+    platform=st.sampled_from(["facebook", "x", "mastodon", "telegram"]),
     kind=st.sampled_from(FAULT_KINDS),
     count=st.integers(1, 3),
     on=st.sampled_from(["publish", "publish", "publish", "lookup", "upload"]),
@@ -63,7 +69,7 @@ faults = st.builds(
 kills = st.builds(
     Kill,
     mode=st.sampled_from(["hold", "after", "requests"]),
-    platform=st.sampled_from(["facebook", "x"]),
+    platform=st.sampled_from(["facebook", "x", "mastodon", "telegram"]),
     on=st.sampled_from(["publish", "publish", "lookup"]),
     skip=st.integers(0, 3),
     requests=st.integers(0, 5),
@@ -150,6 +156,19 @@ def scenarios(draw) -> Scenario:
             Step(at("05-06 09:00"), kill=Kill("after", "x", delay=0.001)),
             Step(at("05-07 15:00"), faults=(Fault("facebook", "drop_after_accept", 2),)),
             Step(at("05-10 14:50"), pair=True, faults=(Fault("x", "429-long"),)),
+        ),
+    )
+)
+# Killed while Mastodon holds a status, then while Telegram holds a message: Mastodon's is sent
+# again with its key (the original comes back), Telegram's is left to a person; a gateway 502.
+@example(
+    Scenario(
+        Shape(events=2, moments=("announce", "live"), channels=("mastodon-en", "telegram-tr")),
+        (
+            Step(at("05-07 15:01"), kill=Kill("hold", "mastodon")),
+            Step(at("05-07 15:02"), kill=Kill("hold", "telegram")),
+            Step(at("05-09 17:46"), faults=(Fault("mastodon", "slow"), Fault("telegram", "500"))),
+            Step(at("05-09 17:50")),
         ),
     )
 )
