@@ -448,6 +448,29 @@ def schema(kind):
     click.echo(dumps(kind), nl=False)
 
 
+@cli.command()
+@global_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly
+def doctor(as_json):
+    """Check channels (one read-only call each), the ledger and the schedule's risks.
+
+    Exit 0 when all is well, 3 when something needs a person, 1 for invalid campaigns.
+    Never publishes.
+    """
+    from pipeline.doctor import doctor as examine
+    from pipeline.doctor import render_text
+
+    report = examine(settings())
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_text(report), nl=False)
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    sys.exit(report.exit_code)
+
+
 def main() -> None:
     """Console entry point."""
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 #: record states written to the ledger
 SENDING, PUBLISHED, FAILED, MISSED = "sending", "published", "failed", "missed"
 IN_DOUBT = "in-doubt"
+#: the post key in what is left of a torn line
+_TORN_KEY = re.compile(r'"key":\s*"([^"\\]+)"')
 #: how long a second `run` waits for the first to release the ledger
 LOCK_TIMEOUT = float(os.environ.get("CROSSPOST_LOCK_TIMEOUT", "10"))
 
@@ -82,6 +85,16 @@ class PostHistory:
             self.last, self.error = state, rec.get("error")
 
 
+def fold(records) -> dict[str, PostHistory]:
+    """Every post's history from ledger records in time order."""
+    histories: dict[str, PostHistory] = {}
+    for rec in records:
+        key = rec.get("key")
+        if isinstance(key, str):
+            histories.setdefault(key, PostHistory(key)).apply(rec)
+    return histories
+
+
 class Ledger:
     """The ledger file, read whole and appended to line by line under a process lock."""
 
@@ -93,20 +106,28 @@ class Ledger:
 
     def read(self) -> dict[str, PostHistory]:
         """Every post's history; a torn or corrupt line is skipped with a warning."""
-        histories: dict[str, PostHistory] = {}
-        for rec in self.records():
-            key = rec.get("key")
-            if isinstance(key, str):
-                histories.setdefault(key, PostHistory(key)).apply(rec)
-        return histories
+        return fold(self.records())
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Every valid record, in time order (file order for equal times)."""
+        records, torn = self.scan()
+        for n, _ in torn:
+            log.warning(
+                "%s:%d: ignoring a line that is not a complete record (a run was "
+                "probably killed while writing it)",
+                self.path,
+                n,
+            )
+        return iter(records)
+
+    def scan(self) -> tuple[list[dict[str, Any]], list[tuple[int, str | None]]]:
+        """Every valid record in time order, and the torn lines: (line number, the post key
+        if it can still be read). A missing file is an empty ledger; other OSErrors raise."""
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
-            return iter(())
-        records = []
+            return [], []
+        records, torn = [], []
         for n, line in enumerate(raw.split(b"\n"), start=1):
             if not line.strip():
                 continue
@@ -115,17 +136,13 @@ class Ledger:
                 if not isinstance(rec, dict):
                     raise ValueError("not an object")
             except (ValueError, UnicodeDecodeError):
-                log.warning(
-                    "%s:%d: ignoring a line that is not a complete record (a run was "
-                    "probably killed while writing it)",
-                    self.path,
-                    n,
-                )
+                key = _TORN_KEY.search(line.decode("utf-8", "replace"))
+                torn.append((n, key.group(1) if key else None))
                 continue
             records.append(rec)
         # A union merge of two ledgers may interleave their lines; time order is the truth.
         records.sort(key=lambda r: str(r.get("ts", "")))
-        return iter(records)
+        return records, torn
 
     @contextmanager
     def locked(self, timeout: float = LOCK_TIMEOUT) -> Iterator[Ledger]:

@@ -86,6 +86,9 @@ class Adapter:
     #: the platform refuses a text it has just published (X), so when `find` cannot look, a
     #: single post may be sent again blindly: a refusal proves it is there
     refuses_duplicates: ClassVar[bool] = False
+    #: a reminder `doctor` gives for every channel of this platform: a setting outside
+    #: crosspost's reach that silently breaks publishing (None: none)
+    setup_reminder: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -123,7 +126,9 @@ class Adapter:
         missing = [var for var, value in values.items() if not value]
         if missing:
             raise FatalChannelError(
-                f"channel {channel.name}: set the environment variable(s) {', '.join(missing)}"
+                f"channel {channel.name}: set the environment variable(s) {', '.join(missing)} "
+                "(in GitHub Actions: repository secrets of these names, passed in the `env:` "
+                "of the step that runs crosspost; docs/setup.md)"
             )
         return dict(zip(cls.secret_names, values.values(), strict=True))
 
@@ -135,17 +140,19 @@ class Adapter:
         """Send one post (or thread part). Raises a `PublishError` subclass on failure."""
         raise NotImplementedError
 
+    def check_credentials(self) -> str:
+        """One read-only call: the account as the platform sees it (e.g. "@sea_coop").
+
+        Raises FatalChannelError naming the environment variable and what to do when the
+        platform refuses the credentials or they belong to another account; TemporaryError or
+        RateLimited for network trouble. `crosspost doctor` calls it; it never writes.
+        """
+        raise NotImplementedError
+
     def find(self, text: str, since: datetime) -> Published | None:
         """A post with this text published at or after `since`, if the platform shows one.
 
         Raises `LookupUnavailable` when the platform will not say.
-        """
-        raise NotImplementedError
-
-    def check_credentials(self) -> str:
-        """One read-only call: a short description of the account as the platform sees it.
-
-        Raises FatalChannelError naming the variable to renew when the platform refuses.
         """
         raise NotImplementedError
 

@@ -38,11 +38,23 @@ GRAPH_VERSION = os.environ.get("CROSSPOST_GRAPH_VERSION", "v24.0")
 
 _TEMPORARY = {1, 2}
 _RATE_LIMITS = {4, 17, 32, 613, 80001}
+#: Graph error 190's subcodes: what happened to the token, and what to do about it
 _TOKEN_SUBCODES = {
-    463: "has expired",
-    467: "is invalid",
-    492: "has no role on the Page",
-    460: "was invalidated by a password change",
+    463: ("has expired", "make a new Page token from a long-lived user token (docs/setup.md)"),
+    467: (
+        "is invalid (logged out, or replaced by a newer token)",
+        "make a new Page token (docs/setup.md)",
+    ),
+    460: (
+        "was invalidated by a password change",
+        "make a new Page token after logging in again (docs/setup.md)",
+    ),
+    458: ("lost the app (it was removed)", "add the app again and make a new Page token"),
+    492: (
+        "belongs to someone without a role on the Page any more",
+        "give that account its Page role back (Page settings, Page access), "
+        "or make the token with an account that has full control of the Page",
+    ),
 }
 
 
@@ -55,6 +67,11 @@ class FacebookPage(Adapter):
         m: 4_000_000 for m in ("image/jpeg", "image/png", "image/gif", "image/webp")
     }
     secret_names = ("PAGE_TOKEN",)
+    setup_reminder = (
+        "the Meta app that made this Page token must be in Live mode: posts published through "
+        "an app in Development mode are visible only to people with a role on the app, not to "
+        "the public. Check the first post from a logged-out browser (docs/setup.md)"
+    )
 
     def _graph(self):
         return self._once("graph", self._new_graph)
@@ -82,6 +99,22 @@ class FacebookPage(Adapter):
         else:
             post_id = graph.put_object(page, "feed", message=post.text)["id"]
         return Published(post_id, f"https://www.facebook.com/{post_id}")
+
+    def check_credentials(self) -> str:
+        """`GET /me` with the Page token answers with the Page itself: it must be `page_id`."""
+        return self.call("checking the Page token", False, self._check_credentials)
+
+    def _check_credentials(self) -> str:
+        me = self._graph().get_object("me", fields="id,name")
+        found, name = str(me.get("id")), me.get("name") or "?"
+        if found != self.channel.page_id:
+            variable = f"{self.channel.prefix}_PAGE_TOKEN"
+            raise FatalChannelError(
+                f"the token in {variable} is for {name!r} ({found}), not for Page "
+                f"{self.channel.page_id} of channel {self.channel.name}: store that Page's own "
+                f"token in {variable} (docs/setup.md), or correct page_id in channels.yaml"
+            )
+        return f"Page {name!r} ({found})"
 
     def find(self, text: str, since: datetime) -> Published | None:
         """The Page's recent post with exactly this text, if any."""
@@ -128,9 +161,9 @@ class FacebookPage(Adapter):
         if code in _RATE_LIMITS:
             return RateLimited(f"rate limited by Facebook: {message}")
         if code == 190:
-            why = _TOKEN_SUBCODES.get(subcode, "was refused")
+            why, do = _TOKEN_SUBCODES.get(subcode, ("was refused", "renew it (docs/setup.md)"))
             return FatalChannelError(
-                f"the Page token in {variable} {why}: renew it (docs/setup.md) — {message}"
+                f"the Page token in {variable} {why}: {do}, and store it in {variable} — {message}"
             )
         if code == 10 or (isinstance(code, int) and 200 <= code <= 299):
             return FatalChannelError(

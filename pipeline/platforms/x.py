@@ -130,6 +130,11 @@ class XAccount(Adapter):
             api.create_media_metadata(media.media_id, alt_text)
         return str(media.media_id)
 
+    def check_credentials(self) -> str:
+        """`GET /2/users/me`: the account the four tokens act for (401 when revoked)."""
+        answer = self.call("checking the credentials", False, self._client().get_me, user_auth=True)
+        return f"@{answer.data.username}"
+
     def find(self, text: str, since: datetime) -> Published | None:
         """The account's recent post with this text (as X shows it back), if any."""
         return self.call("looking at recent posts", False, self._find, _normal(text), since)

@@ -16,7 +16,9 @@ Choices where the real behaviour is unknown (documented so tests do not mistake 
   `duplicate_window` is refused with 506; photo captions are not checked;
 - `published` other than true/false/1/0 (e.g. Python's "False") is refused with code 100, so the
   facebook-sdk trap fails loudly instead of silently publishing;
-- a missing token gives code 104, a token the fake does not know 190/467.
+- a missing token gives code 104, a token the fake does not know 190/467; `invalidate(page,
+  subcode)` makes a known token die the ways PLATFORMS.md lists (190 with 458/460/463/467/492);
+- `GET /me` (and `/{page}`) answers `{"id", "name"}` whatever `fields` asks for.
 
 Standalone: `python -m tests.fakes.graph --port 8080 --page 104123456789=TOKEN[:Name]`.
 """
@@ -44,6 +46,17 @@ RATE_LIMITS = {
     " https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
 }
 TRANSIENT = {1, 2, 4, 17, 32, 80001}
+#: Graph error 190's subcodes for a token that stopped working, with Graph's messages (the
+#: wording of 492 is not documented by Meta; the others are as reported by users)
+TOKEN_DEATHS = {
+    458: "Error validating access token: The user has not authorized application 1234567890.",
+    460: "Error validating access token: The session has been invalidated because the user"
+    " changed their password or Facebook has changed the session for security reasons.",
+    463: "Error validating access token: Session has expired.",
+    467: "Error validating access token: The session is invalid because the user logged out.",
+    492: "Error validating access token: The user must be an administrator, editor, or"
+    " moderator of the page in order to impersonate it.",
+}
 
 
 @dataclass
@@ -118,6 +131,8 @@ class FakeGraph(FakeServer):
         self._posts: list[Post] = []
         self._photos: dict[str, Photo] = {}
         self._next_id = 122_100_000_000_000_001
+        #: page token -> Graph 190 subcode it now answers with (see `invalidate`)
+        self.invalidated: dict[str, int] = {}
         for page_id, value in (pages or {}).items():
             token, name = (value, None) if isinstance(value, str) else value
             self.add_page(page_id, token, name)
@@ -128,6 +143,14 @@ class FakeGraph(FakeServer):
         with self.state_lock:
             self.pages[page.id] = page
         return page
+
+    def invalidate(self, page_id: str, subcode: int = 467) -> None:
+        """From now on the page's token is refused on every call with Graph error 190/subcode
+        (458 app removed, 460 password changed, 463 expired, 467 invalid, 492 no Page role)."""
+        if subcode not in TOKEN_DEATHS:
+            raise ValueError(f"unknown subcode {subcode}; one of {sorted(TOKEN_DEATHS)}")
+        with self.state_lock:
+            self.invalidated[self.pages[str(page_id)].token] = subcode
 
     def env(self, prefix: str, page_id: str | None = None) -> dict[str, str]:
         """The environment a channel with `env_prefix=prefix` needs (default: the first page)."""
@@ -275,6 +298,9 @@ class FakeGraph(FakeServer):
         token = req.arg("access_token")
         if not token:
             self.fail(400, "An access token is required to request this resource.", 104)
+        if token in self.invalidated:
+            subcode = self.invalidated[token]
+            self.fail(400, TOKEN_DEATHS[subcode], 190, subcode=subcode)
         owner = next((p for p in self.pages.values() if p.token == token), None)
         if owner is None:
             self.fail(

@@ -142,6 +142,8 @@ class FakeX(FakeServer):
         self.bearer_tokens: set[str] = set()
         #: True: timelines answer 403 like the Free tier (which still allows /2/users/me)
         self.lookups_forbidden = False
+        #: access tokens revoked or regenerated: every call with them answers 401 (`revoke`)
+        self.revoked: set[str] = set()
         self._tweets: list[Tweet] = []
         self._media: dict[int, Media] = {}
         self._last_id = 0
@@ -153,6 +155,11 @@ class FakeX(FakeServer):
         with self.state_lock:
             self.accounts[account.user_id] = account
         return account
+
+    def revoke(self, user: str | None = None) -> None:
+        """The account's access token stops working (revoked, or regenerated in the portal)."""
+        with self.state_lock:
+            self.revoked.add(self.account(user).access_token)
 
     def account(self, user: str | None = None) -> Account:
         """An account by user id or username (default: the first one)."""
@@ -355,6 +362,8 @@ class FakeX(FakeServer):
             any(not params.get(name) for name in OAUTH_PARAMS)
             or params["oauth_signature_method"] != "HMAC-SHA1"
         ):
+            raise unauthorised()
+        if params["oauth_token"] in self.revoked:
             raise unauthorised()
         for account in self.accounts.values():
             if (account.api_key, account.access_token) == (

@@ -53,9 +53,10 @@ def publish_error(page, text: str = "Hello") -> Exception:
         (10, None, FatalChannelError, [VARIABLE, "permission"]),
         (200, None, FatalChannelError, [VARIABLE, "permission"]),
         (299, None, FatalChannelError, [VARIABLE, "permission"]),
-        (190, 463, FatalChannelError, [VARIABLE, "expired", "renew"]),
-        (190, 467, FatalChannelError, [VARIABLE, "invalid", "renew"]),
-        (190, 492, FatalChannelError, [VARIABLE, "no role", "renew"]),
+        (190, 463, FatalChannelError, [VARIABLE, "expired", "new Page token"]),
+        (190, 467, FatalChannelError, [VARIABLE, "invalid", "new Page token"]),
+        (190, 460, FatalChannelError, [VARIABLE, "password", "new Page token"]),
+        (190, 492, FatalChannelError, [VARIABLE, "without a role", "Page role back"]),
         (190, None, FatalChannelError, [VARIABLE, "renew"]),
         (368, None, RejectedPost, ["368"]),
         (506, None, DuplicateRefused, ["506"]),
@@ -74,7 +75,7 @@ def test_graph_error_codes(page, code, subcode, error, words):
 
 def test_graph_errors_during_a_lookup_are_typed_too(page):
     page.fake.fail_next("error", on="lookup", code=190, subcode=492)
-    with pytest.raises(FatalChannelError, match=f"{VARIABLE} has no role"):
+    with pytest.raises(FatalChannelError, match=f"{VARIABLE} belongs to someone without a role"):
         page.adapter().find("Hello", SINCE)
     page.fake.fail_next("error", on="lookup", code=4)
     with pytest.raises(RateLimited):

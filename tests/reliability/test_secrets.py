@@ -162,6 +162,11 @@ def test_no_command_leaks_a_secret_at_debug_level_even_when_everything_fails(hos
     third = cli("run", "--now", LATER, "--summary", summary, expect=(3,))
     cli("run", "--dry-run", "--now", LATER)
     written(summary)
+    # doctor: one Page token refused, facebook-tr unreachable, posts in doubt.
+    live.graph.fail_next("expired", count=None, path=r"/me$")
+    cli("doctor", "--now", LATER, expect=(3,))
+    cli("doctor", "--json", "--now", LATER, expect=(3,))
+    live.graph.clear_faults()
 
     # The daemon, briefly, with the same troubles.
     live.graph.fail_next("expired", count=None)
