@@ -56,7 +56,7 @@ def _check_one(post: RenderedPost, root: Path, images: dict) -> RenderedPost:
     limit = adapter.limit(planned.channel, image=bool(planned.image))
     if post.text and planned.channel.thread:  # split_thread returns [text] when it fits
         try:
-            parts = split_thread(post.text, limit, adapter.count)
+            parts = split_thread(post.text, limit, adapter.count, adapter.span_counter)
         except ValueError as exc:
             problems.append(_problem(post, f"cannot split into a thread: {exc}"))
     length = max((adapter.count(p) for p in parts), default=0)

@@ -34,10 +34,27 @@ _JOINERS = "\u200c\u200d"
 Break = tuple[int, int, int]
 
 
-def split_thread(text: str, limit: int, count: Callable[[str], int]) -> list[str]:
+#: for one text, a function (start, end, suffix) -> count(text[start:end].strip() + suffix), or
+#: None where it cannot tell (then that part is counted); platforms that can count parts of a
+#: text faster than as texts of their own provide one (see `Adapter.span_counter`)
+SpanCounter = Callable[[int, int, str], int | None]
+
+
+def split_thread(
+    text: str,
+    limit: int,
+    count: Callable[[str], int],
+    spans: Callable[[str], SpanCounter | None] | None = None,
+) -> list[str]:
     """Return `[text]` if it fits `limit`, else numbered parts that each fit, words in order."""
     if count(text) <= limit:
         return [text]
+    span = spans(text) if spans else None
+
+    def count_part(pos: int, end: int, suffix: str) -> int:
+        known = span(pos, end, suffix) if span else None
+        return count(text[pos:end].strip() + suffix) if known is None else known
+
     breaks = _breaks(text)
     total = max(2, -(-count(text) // max(limit, 1)))
     tried: set[int] = set()
@@ -45,7 +62,7 @@ def split_thread(text: str, limit: int, count: Callable[[str], int]) -> list[str
     # the width: pack for an assumed total until the packing produces exactly that many parts.
     while total not in tried:
         tried.add(total)
-        bodies = _pack(text, breaks, limit, count, total)
+        bodies = _pack(text, breaks, limit, count_part, total)
         if len(bodies) <= total:
             parts = [f"{body} {i}/{len(bodies)}" for i, body in enumerate(bodies, 1)]
             if all(count(part) <= limit for part in parts):
@@ -77,7 +94,11 @@ def _breaks(text: str) -> list[Break]:
 
 
 def _pack(
-    text: str, breaks: Sequence[Break], limit: int, count: Callable[[str], int], total: int
+    text: str,
+    breaks: Sequence[Break],
+    limit: int,
+    count_part: Callable[[int, int, str], int],
+    total: int,
 ) -> list[str]:
     """Greedily fill parts numbered i/total; return their texts without the numbering."""
     bodies: list[str] = []
@@ -87,7 +108,7 @@ def _pack(
         suffix = f" {len(bodies) + 1}/{total}"
 
         def fits(end: int, pos: int = pos, suffix: str = suffix) -> bool:
-            return count(text[pos:end].strip() + suffix) <= limit
+            return count_part(pos, end, suffix) <= limit
 
         ahead = breaks[bisect.bisect_right(ends, pos) :]
         last = _last_fitting(len(ahead), lambda k, ahead=ahead: fits(ahead[k][0]))

@@ -216,3 +216,25 @@ def test_property_boundaries_found_in_one_pass_are_the_same(text):
     from pipeline.threads import _breaks
 
     assert _breaks(text) == _breaks_searching_before_each_gap(text)
+
+
+_THREAD_PIECES = ["word", "longer words here", "https://example.org/path?q=1", "example.com",
+                  "😷", "👨\u200d👩\u200d👧", "日本語の文", "中文。更多", "İstanbul", "e\u0301",
+                  "#tag", "1\ufe0f\u20e3", "x" * 40]
+_THREAD_GLUE = [" ", "\n", "\n\n", ". ", "! ", "\u3000", "\t", "\r\n", "\x1c", ", "]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_THREAD_GLUE), st.sampled_from(_THREAD_PIECES)),
+                min_size=5, max_size=60).map(lambda p: "".join(g + t for g, t in p)),
+       st.sampled_from([40, 80, 140, 280]))
+def test_property_parts_counted_from_the_whole_text_split_the_same(text, limit):
+    from pipeline.platforms.xtext import span_counter
+
+    def split(*spans):
+        try:
+            return split_thread(text, limit, weighted_length, *spans)
+        except ValueError as exc:
+            return str(exc)
+
+    assert split(span_counter) == split()

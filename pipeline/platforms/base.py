@@ -114,6 +114,12 @@ class Adapter:
         return cls.max_length
 
     @classmethod
+    def span_counter(cls, text: str) -> Callable[[int, int, str], int | None] | None:
+        """For splitting `text` into a thread: a faster way to count its candidate parts
+        (see `pipeline.threads.SpanCounter`), or None to count each part as a text."""
+        return None
+
+    @classmethod
     def secret_variables(cls, channel: Channel) -> list[str]:
         """The environment variable names this channel needs."""
         return [f"{channel.prefix}_{name}" for name in cls.secret_names]

@@ -61,6 +61,13 @@ class XAccount(Adapter):
 
         return weighted_length(text)
 
+    @classmethod
+    def span_counter(cls, text: str):
+        """Thread parts of `text` counted from its weights summed once (see xtext)."""
+        from pipeline.platforms.xtext import span_counter
+
+        return span_counter(text)
+
     def _session(self):
         return self._once(
             "session",

@@ -20,6 +20,7 @@ import re
 import threading
 import unicodedata
 from functools import cache, lru_cache
+from itertools import accumulate
 
 from pipeline.platforms import xtext_data as rules
 
@@ -159,24 +160,76 @@ def _count(text: str) -> int:
     normalized = unicodedata.normalize("NFC", text)
     if "\r" in normalized:  # parse_tweet's convert_line_ending: \r\n and \r become \n
         normalized = normalized.replace("\r\n", "\n").replace("\r", "\n")
-    entities: dict[int, tuple[int, int]] = {}  # start -> (length, weight)
+    total = pos = 0
+    for start, length, weight in _entities(normalized):
+        total += _plain(normalized[pos:start]) + weight
+        pos = start + length
+    return (total + _plain(normalized[pos:])) // _SCALE
+
+
+# --- spans of one text, for thread splitting ----------------------------------------------------
+# Splitting a thread counts many candidate parts of one text: text[a:b] plus " i/N". Between
+# whitespace, X's weighted length is a sum: no URL or emoji holds whitespace, a URL is found the
+# same after whitespace as at the start of a text, NFC never joins across whitespace, and
+# " i/N" starts with a space. So with the weights of the whole text summed once, a part's count
+# is a subtraction. Where that does not hold — a text that is not NFC or holds "\r" (both change
+# its length), or \x1c-\x1f (whitespace to Python, but allowed in a URL's domain), or a cut
+# inside a word — the part is counted as a text of its own. Property tests compare the two.
+
+_NOT_ADDITIVE = re.compile("[\r\x1c-\x1f]")
+
+
+def span_counter(text: str):
+    """A function `(a, b, suffix)` -> `weighted_length(text[a:b].strip() + suffix)`, or None
+    where that is not a sum of weights of `text` (then count the part itself); None when the
+    text allows no such shortcut at all."""
+    if _NOT_ADDITIVE.search(text) or not unicodedata.is_normalized("NFC", text):
+        return None
+    weights = [_LIGHT] * len(text)
+    if not text.isascii():
+        for m in _HEAVY_CHAR.finditer(text):
+            weights[m.start()] = _HEAVY
+    for start, length, weight in _entities(text):
+        weights[start : start + length] = [weight] + [0] * (length - 1)
+    sums = [0, *accumulate(weights)]
+    n = len(text)
+
+    def count_span(a: int, b: int, suffix: str) -> int | None:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a == b:
+            return weighted_length(suffix)  # nothing but the suffix
+        if (a > 0 and not text[a - 1].isspace()) or (b < n and not text[b].isspace()):
+            return None  # the part starts or ends inside a word
+        if not suffix[:1].isspace() or _NOT_ADDITIVE.search(suffix):
+            return None
+        return (sums[b] - sums[a]) // _SCALE + weighted_length(suffix)
+
+    return count_span
+
+
+def _entities(normalized: str) -> list[tuple[int, int, int]]:
+    """(start, length, weight) of the emoji and URL entities parse_tweet counts as one each, in
+    order, without overlaps (an entity inside another is skipped, as parse_tweet skips it)."""
+    found: dict[int, tuple[int, int]] = {}  # start -> (length, weight)
     if not normalized.isascii():  # every emoji holds a non-ASCII character
         for start, length in _emoji_finder()(normalized):
-            entities[start] = (length, _HEAVY)
+            found[start] = (length, _HEAVY)
     if "." in normalized:  # every URL holds a dot before its TLD
         for start, length in _urls(normalized):
             # parse_tweet: a URL wins over an emoji at the same index; it skips len(url).
-            entities[start] = (length, rules.URL_WEIGHT)
-    if not entities:
-        return _plain(normalized) // _SCALE
-    total = pos = 0
-    for start in sorted(entities):
+            found[start] = (length, rules.URL_WEIGHT)
+    entities, pos = [], 0
+    for start in sorted(found):
         if start < pos:
-            continue  # inside an entity already counted, as parse_tweet skips it
-        length, weight = entities[start]
-        total += _plain(normalized[pos:start]) + weight
-        pos = start + max(length, 1)
-    return (total + _plain(normalized[pos:])) // _SCALE
+            continue
+        length, weight = found[start]
+        length = max(length, 1)
+        entities.append((start, length, weight))
+        pos = start + length
+    return entities
 
 
 # --- emoji ----------------------------------------------------------------------------------------

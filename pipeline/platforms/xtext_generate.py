@@ -128,6 +128,10 @@ def rules() -> dict[str, Any]:
         raise ValueError("single code point emoji class disagrees with its list")
     if any(s.isascii() for s in sequences) or any(c < 128 for c in single_codes):
         raise ValueError("an emoji made of ASCII only")
+    if any(c.isspace() for s in sequences for c in s) or any(
+        chr(c).isspace() for c in single_codes
+    ):
+        raise ValueError("an emoji holding whitespace (xtext.span_counter relies on none)")
     if extract_module.default_protocol != "https://":
         raise ValueError("unexpected default protocol")
     return {

@@ -10,6 +10,7 @@ other links, keycaps after digits, emoji sequences next to links, line breaks of
 from __future__ import annotations
 
 import os
+import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -89,3 +90,35 @@ def test_fast_count_equals_parse_tweet(text):
 @given(st.text(max_size=300))
 def test_fast_count_equals_parse_tweet_on_any_text(text):
     assert weighted_length(text) == import_twitter_text().parse_tweet(text).weightedLength
+
+
+# Thread splitting counts parts of one text from its weights summed once (xtext.span_counter).
+# Whitespace of every kind, "\r" and \x1c (both make it fall back), CJK stops (a break inside a
+# word), and texts that are not NFC.
+_SPAN_GLUE = [" ", "  ", "\n", "\n\n", "\t", "\u3000", "\u00a0", "\u2000", "\r\n", "\x1c", "",
+              "。", "e\u0301", "\u0301"]
+
+
+@settings(max_examples=EXAMPLES // 2, deadline=None, database=None)
+@given(st.lists(st.tuples(st.sampled_from(_SPAN_GLUE), st.sampled_from(_PIECES)), max_size=12)
+       .map(lambda pairs: "".join(glue + piece for glue, piece in pairs)),
+       st.lists(st.tuples(st.integers(0, 400), st.integers(0, 400)), max_size=20))
+def test_parts_counted_from_the_whole_text_equal_parts_counted_alone(text, cuts):
+    from pipeline.platforms.xtext import span_counter
+
+    count_span = span_counter(text)
+    if count_span is None:
+        assert "\r" in text or "\x1c" in text or not unicodedata.is_normalized("NFC", text)
+        return
+    edges = [0, len(text)] + [i for i in range(1, len(text)) if text[i - 1].isspace()
+                              != text[i].isspace()]
+    pairs = [(a, b) for a in edges for b in edges if a <= b]
+    pairs += [(min(a, len(text)), min(max(a, b), len(text))) for a, b in cuts]  # anywhere
+    for a, b in pairs:
+        for suffix in (" 1/2", " 10/12"):
+            known = count_span(a, b, suffix)
+            expected = weighted_length(text[a:b].strip() + suffix)
+            if known is not None:
+                assert known == expected, (text, a, b, suffix)
+            elif a in edges and b in edges:
+                raise AssertionError(f"no sum between whitespace edges {a}, {b} of {text!r}")
