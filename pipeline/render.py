@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import traceback
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
@@ -196,6 +195,8 @@ class Renderer:
 
 def _failing_file(exc: BaseException) -> str | None:
     """The template file (relative to the root) whose reading raised `exc`, if known."""
+    import traceback  # only for a template that failed
+
     for frame, _ in traceback.walk_tb(exc.__traceback__):
         filename = frame.f_locals.get("filename")
         if isinstance(filename, str) and filename.endswith(".j2"):
@@ -206,6 +207,8 @@ def _failing_file(exc: BaseException) -> str | None:
 
 def _template_line(exc: BaseException) -> int:
     """The template line where a render error happened (Jinja rewrites tracebacks so)."""
+    import traceback  # only for a template that failed
+
     line = 1
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         if frame.f_code.co_filename.endswith(".j2"):
