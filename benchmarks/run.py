@@ -48,6 +48,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -180,6 +181,7 @@ def _measure_prepare(root: str, floor_repeat: int) -> dict:
     gc.collect()
     # What prepare() does (pipeline/prepare.py), timed phase by phase.
     phases = {}
+    cpu = time.process_time()
     start = time.perf_counter()
     repo = load(path)
     phases["load"] = time.perf_counter() - start
@@ -193,6 +195,7 @@ def _measure_prepare(root: str, floor_repeat: int) -> dict:
     start = time.perf_counter()
     posts = check(rendered, path)
     phases["check"] = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     problems = sum(len(p.problems) for p in posts)
 
     # The floor: the same templates and contexts through bare Jinja2 with trivial filters.
@@ -221,6 +224,7 @@ def _measure_prepare(root: str, floor_repeat: int) -> dict:
         "posts": len(posts),
         "problems": problems,
         "seconds": sum(phases.values()),
+        "cpu": cpu,
         "floor": floor,
         "phases": phases,
         "peak_mb": peak_kb / 1024,
@@ -268,7 +272,8 @@ def throughput(repeat: int) -> list[Row]:
             f"{m['seconds']:.2f} s = {rate:,.0f} posts/s (range {rates})",
             ">= 5,000 posts/s",
             rate >= 5000,
-            f"median of {repeat} fresh processes, nothing cached from earlier runs: {phases}; "
+            f"median of {repeat} fresh processes, nothing cached from earlier runs: {phases} "
+            f"(CPU {m['cpu']:.2f} s = {n / m['cpu']:,.0f} posts/s); "
             f"with X lengths cached by an earlier run: {warm:.2f} s = {n / warm:,.0f} posts/s",
         ),
         Row(
@@ -390,12 +395,25 @@ FLOOR_IMPORTS = "import jinja2, pydantic, babel.dates, ruamel.yaml, click, rich"
 SDKS = ("tweepy", "facebook", "requests", "requests_oauthlib")
 
 
+#: CPU seconds (user + system) of each command `_timed` ran, by command: on a machine shared
+#: with other work the wall time grows with the load, the CPU time much less
+CPU: dict[str, list[float]] = {}
+
+
 def _timed(cmd: list[str], env: dict, ok=(0,)) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert done.returncode in ok, done.stdout + done.stderr
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    CPU.setdefault(" ".join(cmd), []).append(cpu)
     return took
+
+
+def _cpu(cmd: list[str]) -> str:
+    return f"CPU {statistics.median(CPU[' '.join(cmd)]):.2f} s"
 
 
 def _spread(values: list[float]) -> str:
@@ -456,7 +474,8 @@ def startup(runs: int) -> list[Row]:
             f"{_spread(colds)}, median of {runs}",
             "<= 0.30 s",
             median <= 0.30,
-            f"no X lengths cached; cached by an earlier run: {_spread(warms)}. Imports "
+            f"{_cpu(cmd)}; no X lengths cached; cached by an earlier run: {_spread(warms)}. "
+            "Imports "
             f"{sum(top.values()):.2f} s: "
             + ", ".join(f"{name} {sec * 1000:.0f} ms" for name, sec in slowest),
         ),
@@ -465,7 +484,7 @@ def startup(runs: int) -> list[Row]:
             f"{median / floor:.2f}x (pairs {ratios[0]:.2f}-{ratios[-1]:.2f})",
             "<= 1.6x",
             median / floor <= 1.6,
-            f"floor `python -c '{FLOOR_IMPORTS}'`: {_spread(floors)}",
+            f"floor `python -c '{FLOOR_IMPORTS}'`: {_spread(floors)}, {_cpu(floor_cmd)}",
         ),
         Row("  platform SDKs imported by validate", _sdks(every), "none", _sdks(every) == "none"),
     ]
@@ -490,7 +509,7 @@ def idle_run(runs: int) -> list[Row]:
             f"{_spread(times)}, median of {runs}",
             "<= 0.5 s",
             median <= 0.5,
-            "validates everything first; its ledger holds every post (missed)",
+            f"{_cpu(cmd)}; validates everything first; its ledger holds every post (missed)",
         ),
         Row(
             "  platform SDKs imported by an idle run", _sdks(every), "none", _sdks(every) == "none"
@@ -526,7 +545,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=kinds, action="append")
     args = parser.parse_args(argv)
     only = set(args.only or kinds)
-    print(f"crosspost benchmarks, {date.today()}: {machine()}\n", flush=True)
+    print(f"crosspost benchmarks, {date.today()}: {machine()}", flush=True)
+    print(f"load average (1, 5, 15 min) at the start: {_load()}\n", flush=True)
     # As `pip install` leaves them: byte-compiled (PYTHONDONTWRITEBYTECODE, set in some shells,
     # would otherwise make every command compile crosspost's modules again, ~45 ms).
     compileall.compile_dir(str(ROOT / "pipeline"), quiet=1)
@@ -540,7 +560,16 @@ def main(argv: list[str] | None = None) -> int:
     if "idle" in only:
         rows += idle_run(runs=3 if args.quick else 10)
     print(table(rows))
+    print(f"\nload average (1, 5, 15 min) at the end: {_load()}")
     return 0 if all(r.ok for r in rows) else 1
+
+
+def _load() -> str:
+    """The machine's load: above its core count, other work stretched the wall times."""
+    try:
+        return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":
