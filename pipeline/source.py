@@ -1,9 +1,10 @@
 """Reading YAML files with the line and column of every key, for located error messages.
 
 Files are parsed with ruamel's C-accelerated safe loader (ruamel.yaml.clib), about ten times
-faster than its pure-Python round-trip loader. Positions are only needed to report a problem, so
-the round-trip loader reads a file again only when a problem in it must be located, or when it
-does not parse (its error messages are the ones worded for campaign writers below).
+faster than its pure-Python round-trip loader. Positions are only needed to report a problem or
+a warning, so a file is composed again (its node tree, with the position of every node, by the
+same C parser) only when something in it must be located; the round-trip loader reads a file
+only when it does not parse (its error messages are the ones worded for campaign writers below).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from pipeline.errors import Problem
 
@@ -44,18 +46,18 @@ class Document:
     path: str  # as shown to the user (relative to the repository root)
     data: Any
     text: str | None = None  # the source, for locating; None when `data` has positions
-
-    def _tree(self) -> Any:
-        if self.text is not None:  # parse again, keeping positions, only now that one is needed
-            # Should the two parsers ever disagree, locate at 1:1 rather than fail.
-            with suppress(YAMLError):
-                self.data = _parse(self.text, fast=False)
-            self.text = None
-        return self.data
+    nodes: Any = None  # the file's node tree, composed when a position is first asked for
 
     def locate(self, loc: tuple[Any, ...]) -> tuple[int, int]:
         """1-based (line, column) of the deepest key of `loc` that exists in the file."""
-        node, line, col = self._tree(), 0, 0
+        if self.text is not None:  # compose only now that a position is needed
+            # Should the two parsers ever disagree, locate at 1:1 rather than fail.
+            with suppress(YAMLError):
+                self.nodes = YAML(typ="safe").compose(self.text)
+            self.text = None
+        if self.nodes is not None:
+            return _locate_node(self.nodes, loc)
+        node, line, col = self.data, 0, 0
         for part in loc:
             if isinstance(node, CommentedMap) and part in node:
                 line, col = node.lc.key(part)
@@ -71,6 +73,41 @@ class Document:
         """A problem pointing at `loc` in this document."""
         line, col = self.locate(loc)
         return Problem(self.path, line, col, message)
+
+
+_KEY_TAGS = {str: ("str", "timestamp"), int: ("int",)}  # timestamps are read as strings
+
+
+def _locate_node(node: Any, loc: tuple[Any, ...]) -> tuple[int, int]:
+    """`Document.locate` in a node tree: the same positions the round-trip loader records (a
+    key's start, a list item's start)."""
+    line = col = 0
+    for part in loc:
+        if isinstance(node, MappingNode):
+            tags = _KEY_TAGS.get(type(part), ())
+            key = str(part)
+            found = next(
+                (
+                    (k, v)
+                    for k, v in node.value
+                    if isinstance(k, ScalarNode)
+                    and k.value == key
+                    and k.tag.rsplit(":")[-1] in tags
+                ),
+                None,
+            )
+            if found is None:
+                break
+            line, col = found[0].start_mark.line, found[0].start_mark.column
+            node = found[1]
+        elif (
+            isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value)
+        ):
+            node = node.value[part]
+            line, col = node.start_mark.line, node.start_mark.column
+        else:
+            break
+    return line + 1, col + 1
 
 
 def _parse(text: str, fast: bool) -> Any:

@@ -18,7 +18,7 @@ from tests.conftest import REPO
 #: data in pipeline/platforms/xtext_data.py), rich (no table is printed), importlib.metadata
 #: (pydantic's plugin look-up), the JSON Schema generator
 NOT_FOR_VALIDATE = ("tweepy", "facebook", "requests", "twitter_text", "rich",
-                    "importlib.metadata", "pipeline.schema")
+                    "importlib.metadata", "pipeline.schema", "regex")
 NOT_FOR_AN_IDLE_RUN = ("tweepy", "facebook", "requests", "twitter_text", "importlib.metadata")
 
 
