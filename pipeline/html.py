@@ -484,23 +484,46 @@ def _facebook(post: RenderedPost, images: _Images) -> str:
     p = post.planned
     name = p.channel.name or p.channel.page_id or "Page"
     page = f"Page {p.channel.page_id}" if p.channel.page_id else "Facebook Page"
+    return _card(post, images, name, page, ("Like", "Comment", "Share"))
+
+
+def _telegram(post: RenderedPost, images: _Images) -> str:
+    # A channel post: one message (a photo with its caption), no thread shown as replies.
+    p = post.planned
+    return _card(post, images, p.channel.name, f"Telegram {p.channel.chat or ''}", ("Views",))
+
+
+def _card(post: RenderedPost, images: _Images, name: str, sub: str, actions) -> str:
+    p = post.planned
     when = _platform_time(p.due_at, p.campaign.zone, p.language)
     return (
         f'<div class="post fb"{_lang_attrs(p.language)}>'
         f'<div class="head"><span class="avatar" aria-hidden="true">{_initials(name)}</span>'
         f'<div><bdi class="page">{escape(name)}</bdi>'
-        f'<span class="sub"><bdi>{escape(page)}</bdi> · <bdi>{escape(when)}</bdi></span>'
+        f'<span class="sub"><bdi>{escape(sub)}</bdi> · <bdi>{escape(when)}</bdi></span>'
         "</div></div>"
         f"{_text_block(post.text, post)}{_figure(post, images)}"
         '<div class="actions" aria-hidden="true" dir="ltr">'
-        "<span>Like</span><span>Comment</span><span>Share</span></div></div>"
+        + "".join(f"<span>{a}</span>" for a in actions)
+        + "</div></div>"
     )
 
 
 def _x(post: RenderedPost, images: _Images) -> str:
+    name = post.planned.channel.name
+    actions = ("Reply", "Repost", "Like", "Views")
+    return _chain(post, images, "@" + re.sub(r"\W", "_", name), actions)
+
+
+def _mastodon(post: RenderedPost, images: _Images) -> str:
+    # A thread is a chain of replies, as on X; the account is shown by its server.
+    instance = re.sub(r"^https?://", "", post.planned.channel.instance or "").rstrip("/")
+    return _chain(post, images, instance or "Mastodon", ("Reply", "Boost", "Favourite"))
+
+
+def _chain(post: RenderedPost, images: _Images, handle: str, actions) -> str:
     p = post.planned
     name = p.channel.name
-    handle = "@" + re.sub(r"\W", "_", name)
     when = _platform_time(p.due_at, p.campaign.zone, p.language)
     parts = post.parts or [post.text]
     items = []
@@ -513,13 +536,13 @@ def _x(post: RenderedPost, images: _Images) -> str:
             f"{numbered}</div>"
             f"{_text_block(part, post)}{_figure(post, images) if i == 0 else ''}"
             '<div class="actions" aria-hidden="true" dir="ltr">'
-            "<span>Reply</span><span>Repost</span><span>Like</span><span>Views</span>"
-            "</div></div></li>"
+            + "".join(f"<span>{a}</span>" for a in actions)
+            + "</div></div></li>"
         )
     return f'<div class="post x"{_lang_attrs(p.language)}><ol>{"".join(items)}</ol></div>'
 
 
-_SHAPES = {"facebook": _facebook, "x": _x}
+_SHAPES = {"facebook": _facebook, "x": _x, "mastodon": _mastodon, "telegram": _telegram}
 
 
 def card_html(post: RenderedPost, images: _Images, lang_ix: int, chan_ix: int) -> str:

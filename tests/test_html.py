@@ -147,13 +147,18 @@ def test_one_card_per_post_of_the_bundled_campaign():
     cards = page.find("article", class_="card")
     assert len(cards) == len(prepared.posts) > 0
     assert sorted(c["data-key"] for c in cards) == sorted(p.key for p in prepared.posts)
-    # Each card is shaped like its platform (Mastodon and Telegram borrow the Page card).
+    # Each card is shaped like its platform: a Page or channel post, or a chain of replies.
     assert len(page.find("div", class_="fb")) == sum(
-        p.planned.platform in ("facebook", "mastodon", "telegram") for p in prepared.posts
+        p.planned.platform in ("facebook", "telegram") for p in prepared.posts
     )
     assert len(page.find("div", class_="x")) == sum(
-        p.planned.platform == "x" for p in prepared.posts
+        p.planned.platform in ("x", "mastodon") for p in prepared.posts
     )
+    source = preview_html(prepared)
+    mastodon = source.split('data-platform="mastodon"')[1:]
+    assert mastodon and all("social.coop" in c and "<span>Boost</span>" in c for c in mastodon)
+    telegram = source.split('data-platform="telegram"')[1:]
+    assert telegram and all("Telegram @sea_kurdi" in c for c in telegram)
 
 
 def test_cards_are_grouped_by_event_in_time_order():
