@@ -246,8 +246,7 @@ class FakeMastodon(FakeServer):
         if path == "/api/v2/media" and method == "POST":
             return self._upload(req, account)
         if path == "/api/v1/scheduled_statuses" and method == "GET":
-            mine = [s for s in self._scheduled if s.account is account]
-            return Response(200, [self._scheduled_json(s) for s in mine])
+            return self._scheduled_list(req, account)
         match = re.fullmatch(r"/api/v1/media/(\d+)", path)
         if match and method == "GET":
             media = self._media.get(match.group(1))
@@ -385,6 +384,28 @@ class FakeMastodon(FakeServer):
             found.scheduled_at = when
             return Response(200, self._scheduled_json(found))
         raise MastodonError(404, "Record not found")
+
+    def _scheduled_list(self, req: Request, account: Account) -> Response:
+        """Newest id first, 20 by default and 40 at most a page, `Link: <...>; rel="next"`."""
+        limit = min(int(req.arg("limit") or 20), 40)
+        max_id = req.arg("max_id")
+        mine = sorted(
+            (s for s in self._scheduled if s.account is account), key=lambda s: -int(s.id)
+        )
+        if max_id:
+            mine = [s for s in mine if int(s.id) < int(max_id)]
+        page, headers = mine[:limit], {}
+        if len(mine) > limit:
+            headers["Link"] = (
+                f"<{self.base_url}/api/v1/scheduled_statuses?limit={limit}"
+                f'&max_id={page[-1].id}>; rel="next"'
+            )
+        return Response(200, [self._scheduled_json(s) for s in page], headers)
+
+    def lose(self, scheduled_id: str) -> None:
+        """The instance drops a scheduled status without publishing it (a crash, a moderator)."""
+        with self.state_lock:
+            self._scheduled = [s for s in self._scheduled if s.id != scheduled_id]
 
     def _publish_due(self) -> None:
         now = self.clock()
