@@ -103,6 +103,11 @@ class TelegramChannel(Adapter):
         """
         fields: dict[str, Any] = {"chat_id": self.channel.chat}
         if post.reply_to:
+            if not post.reply_to.isdigit():  # e.g. a link a person recorded by hand
+                raise RejectedPost(
+                    f"cannot reply to {post.reply_to!r}: a Telegram message id is a number "
+                    "(the last part of its t.me link)"
+                )
             fields["reply_parameters"] = json.dumps({"message_id": int(post.reply_to)})
         if post.image:
             data = post.image.read_bytes()

@@ -152,3 +152,9 @@ def test_the_token_never_reaches_a_log_line(target, caplog):
 
 def test_redact_hides_any_bot_token_shape():
     assert redact("GET /bot123456:AA-b_c/getMe", []) == "GET /bot***/getMe"
+
+
+def test_a_reply_to_something_that_is_no_message_id_is_rejected_unsent(target):
+    with pytest.raises(RejectedPost, match="is a number"):
+        target.adapter().publish(OutgoingPost("k", "2/2", reply_to="https://t.me/x", part=1))
+    assert target.fake.requests("publish") == []
