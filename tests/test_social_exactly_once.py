@@ -203,3 +203,45 @@ def test_no_secret_anywhere_at_debug_level(social):
     assert "DEBUG" in result.output and "/bot***/sendPhoto" in result.output
     for secret in (MASTODON_EN.token, TELEGRAM_BOT.secret, str(TELEGRAM_BOT.id) + ":"):
         assert secret not in text
+
+
+# ---- doctor -----------------------------------------------------------------------------------
+
+
+def doctor(social):
+    result = crosspost(
+        "doctor",
+        "--json",
+        "--root",
+        social.repo.root,
+        "--now",
+        "2030-04-01T12:00:00Z",
+        env=social.env,
+    )
+    for secret in (MASTODON_EN.token, TELEGRAM_BOT.secret):
+        assert secret not in result.output
+    found = {f["subject"]: f for f in result.json()["findings"] if f["section"] == "channels"}
+    return result, found
+
+
+def test_doctor_names_the_accounts_it_checked(social):
+    result, found = doctor(social)
+    assert result.code == 0, result.output
+    assert found["mastodon-en"]["level"] == "ok"
+    assert "@sea_coop on social.coop" in found["mastodon-en"]["message"]
+    assert found["telegram-tr"]["level"] == "ok"
+    assert "@sea_crosspost_bot" in found["telegram-tr"]["message"]
+    assert [r.path for r in social.mastodon.log] == ["/api/v1/accounts/verify_credentials"]
+    assert not social.mastodon.requests("publish") and not social.telegram.requests("publish")
+
+
+def test_doctor_needs_a_person_for_a_revoked_token_or_a_bot_that_may_not_post(social):
+    social.mastodon.revoke()
+    social.telegram.chats[0].members[TELEGRAM_BOT.id] = ("administrator", False)
+    result, found = doctor(social)
+    assert result.code == 3
+    assert "MASTODON_EN_ACCESS_TOKEN" in found["mastodon-en"]["message"]
+    assert "right to post messages" in found["telegram-tr"]["message"]
+    social.telegram.revoke()
+    _, found = doctor(social)
+    assert "TELEGRAM_TR_BOT_TOKEN" in found["telegram-tr"]["message"]
