@@ -471,6 +471,38 @@ def doctor(as_json):
     sys.exit(report.exit_code)
 
 
+@cli.command()
+@global_options
+@click.option(
+    "--github-issue",
+    is_flag=True,
+    help="Keep one issue labelled `crosspost` open in $GITHUB_REPOSITORY while anything needs "
+    "a person (API $GITHUB_API_URL, token $GITHUB_TOKEN with issues: write).",
+)
+@click.option(
+    "--check-credentials",
+    is_flag=True,
+    help="Also check every channel's credentials (one read-only call each, as doctor does).",
+)
+@friendly
+def alert(github_issue, check_credentials):
+    """Open, update or close the one GitHub issue that lists what needs a person."""
+    from pipeline.alert import alert as keep_issue
+
+    if not github_issue:
+        raise UsageError("say where to alert: --github-issue (the only place for now)")
+    result = keep_issue(settings(), check_credentials)
+    where = f" #{result.number}" + (f" {result.url}" if result.url else "") if result.number else ""
+    messages = {
+        "nothing": "nothing needs a person; no issue is open",
+        "opened": f"opened issue{where}: {result.items} thing(s) need a person",
+        "updated": f"updated issue{where}: {result.items} thing(s) need a person",
+        "unchanged": f"issue{where} unchanged: {result.items} thing(s) need a person",
+        "closed": f"closed issue{where}: nothing needs a person any more",
+    }
+    click.echo(f"alert: {messages[result.action]}")
+
+
 def main() -> None:
     """Console entry point."""
     try:

@@ -367,7 +367,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client gave up (timeout, killed): a real platform would not notice either
 
-    do_GET = do_POST = do_PUT = do_DELETE = _handle
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
     def log_message(self, format, *args):  # keep test output clean
         pass
