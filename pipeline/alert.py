@@ -10,9 +10,10 @@ changes, and closed with a comment once all is clear. Never a second open issue.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from pipeline.doctor import (
     MISSED_RECENTLY,
@@ -53,23 +54,62 @@ class AlertResult:
     items: int
 
 
+@dataclass
+class Needs:
+    """What needs a person: findings, problems of invalid campaigns, and (with
+    `--check-credentials`) channel name -> what the platform said today."""
+
+    items: list[Finding]
+    problems: list[str]
+    checked: dict[str, str] | None
+
+
 def needs_person(
     settings: Settings, check_credentials: bool, env: Mapping[str, str] | None = None
-) -> tuple[list[Finding], list[str]]:
-    """Everything that needs a person now, and the problems of invalid campaigns."""
+) -> Needs:
+    """Everything that needs a person now (the credentials only when checked)."""
     prepared = prepare(settings.root)
     now = settings.clock()
     rows, _ = ledger_rows(prepared, settings.ledger, now)
     items = attention(rows, now, missed_since=now - MISSED_RECENTLY)
-    broken = _credential_failures(rows)
-    if check_credentials:
-        for f in check_channels(prepared.repo.channels.values(), env):
-            if f.level == NEEDS_PERSON:
-                broken[f.subject] = f  # the platform's answer of today wins
-    items += [broken[name] for name in sorted(broken)]
+    items += [f for _, f in sorted(_credential_failures(rows).items())]
     upcoming = [r.planned for r in rows if r.planned is not None and r.state == PENDING]
     items += [f for f in sixty_day_rule(settings.root, upcoming, now) if f.level == NEEDS_PERSON]
-    return items, [str(p) for p in prepared.problems]
+    checked = None
+    if check_credentials:
+        checked = {
+            f.subject: f.message
+            for f in check_channels(prepared.repo.channels.values(), env)
+            if f.level == NEEDS_PERSON
+        }
+    return Needs(items, [str(p) for p in prepared.problems], checked)
+
+
+#: the hidden line of the body that remembers the last credential check between runs
+_CHECKED = re.compile(r"^<!-- crosspost-credentials (\{.*\}) -->$", re.M)
+
+
+def carried_over(body: str | None) -> dict[str, str]:
+    """The failed credential checks recorded in an issue body (the daily check's result, kept
+    by the publish runs' alerts, which do not check credentials themselves)."""
+    match = _CHECKED.search(body or "")
+    if not match:
+        return {}
+    try:
+        data = json.loads(match.group(1))
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def with_checked(items: list[Finding], checked: dict[str, str]) -> list[Finding]:
+    """`items` with the credential check's failures; they replace the ledger's word on the
+    same channel (the platform's answer is the newer one)."""
+    kept = [f for f in items if not (f.section == "channels" and f.subject in checked)]
+    return kept + [
+        Finding("channels", NEEDS_PERSON, name, message, {"checked": True})
+        for name, message in sorted(checked.items())
+    ]
 
 
 def _credential_failures(rows) -> dict[str, Finding]:
@@ -169,6 +209,10 @@ def _body(items: list[Finding], problems: list[str], cap: int | None) -> str:
         ]
         if len(shown) < len(problems):
             lines.append(f"- … and {len(problems) - len(shown)} more")
+    checked = {f.subject: f.message for f in items if f.data.get("checked")}
+    if checked:
+        safe = {k: v.replace("--", "- -") for k, v in checked.items()}
+        lines += ["", f"<!-- crosspost-credentials {json.dumps(safe, sort_keys=True)} -->"]
     return "\n".join(lines) + "\n"
 
 
@@ -179,21 +223,26 @@ def alert(
     github: GitHub | None = None,
 ) -> AlertResult:
     """Bring the one `crosspost` issue in line with what needs a person now."""
-    items, problems = needs_person(settings, check_credentials, env)
+    needs = needs_person(settings, check_credentials, env)
     secrets = [*secret_values(env), *(v for k, v in (env or {}).items() if k == "GITHUB_TOKEN")]
-    body = redact(render_body(items, problems), secrets) if (items or problems) else None
     gh = github or GitHub.from_env(env)
     try:
-        return _apply(gh, body, len(items) + (1 if problems else 0), settings.clock())
+        issues = gh.open_issues(LABEL)
+        checked = needs.checked
+        if checked is None:
+            checked = carried_over(issues[0].get("body") if issues else None)
+        items = with_checked(needs.items, checked)
+        count = len(items) + (1 if needs.problems else 0)
+        body = redact(render_body(items, needs.problems), secrets) if count else None
+        return _apply(gh, issues, body, count, settings.clock())
     finally:
         if github is None:
             gh.close()
 
 
-def _apply(gh: GitHub, body: str | None, count: int, now: datetime) -> AlertResult:
+def _apply(gh: GitHub, issues: list[dict], body: str | None, count: int, now) -> AlertResult:
     from pipeline.report import iso
 
-    issues = gh.open_issues(LABEL)
     issue, extras = (issues[0], issues[1:]) if issues else (None, [])
     for extra in extras:  # a second one (made by hand, or by a listing that lagged) goes
         gh.comment(extra["number"], f"Closed: crosspost keeps its list in #{issue['number']}.")
@@ -218,7 +267,7 @@ def _apply(gh: GitHub, body: str | None, count: int, now: datetime) -> AlertResu
                 issue["number"], f"Closed: crosspost keeps its list in #{again[0]['number']}."
             )
             gh.edit_issue(issue["number"], state="closed", state_reason="not_planned")
-            return _apply(gh, body, count, now)
+            return _apply(gh, gh.open_issues(LABEL), body, count, now)
         return AlertResult("opened", issue["number"], issue.get("html_url"), count)
     if (issue.get("body") or "").replace("\r\n", "\n") == body:
         return AlertResult("unchanged", issue["number"], issue.get("html_url"), count)

@@ -126,6 +126,9 @@ def build(languages: list[str], action: Action, now: datetime) -> dict[str, str]
             "@@SECRETS@@", _secrets_env(languages)
         ),
         ".github/workflows/preview.yml": _fill(_skeleton("workflows/preview.yml"), action),
+        ".github/workflows/doctor.yml": _fill(_skeleton("workflows/doctor.yml"), action).replace(
+            "@@SECRETS@@", _secrets_env(languages)
+        ),
     }
     for kind in schema.KINDS:
         out[schema.FILES[kind]] = schema.dumps(kind)

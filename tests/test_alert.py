@@ -198,6 +198,22 @@ def test_check_credentials_adds_what_the_platforms_say_today(live, github):
     no_secret_on_github(github)
 
 
+def test_the_daily_check_stays_listed_until_the_next_check_says_it_is_fixed(live, github):
+    live.x.revoke()
+    alert(live, "2030-04-01T00:00:00Z", "--check-credentials")
+
+    # The publish runs' alerts (every few minutes) do not check credentials: they keep it.
+    kept = alert(live, "2030-04-01T00:10:00Z")
+    assert "unchanged" in kept.stdout
+    assert "**x-en**" in github.open_issues("crosspost")[0].body
+
+    # Fixed (new tokens): the next daily check clears it, and the issue closes.
+    live.x.revoked.clear()
+    cleared = alert(live, "2030-04-02T00:00:00Z", "--check-credentials")
+    assert "closed" in cleared.stdout, cleared.output
+    assert github.open_issues() == []
+
+
 def test_invalid_campaigns_are_listed(live, github):
     live.repo.write("templates/live/en.j2", "{{ nope }}")
 

@@ -42,6 +42,7 @@ def test_init_then_validate_and_preview_as_a_user_would(run_cli, tmp_path):
         "README.md",
         ".github/workflows/publish.yml",
         ".github/workflows/preview.yml",
+        ".github/workflows/doctor.yml",
         "schema/campaign.schema.json",
         "schema/channels.schema.json",
     } <= files
@@ -139,7 +140,8 @@ def test_workflows_use_the_action_and_name_every_secret(cli, tmp_path):
     args = ("--languages", "en,tr,ckb", "--action", "example-coop/crosspost@v1.2.0")
     assert cli("init", root, *args).code == 0
     publish = yaml.safe_load((root / ".github/workflows/publish.yml").read_text())
-    (step,) = [s for s in publish["jobs"]["publish"]["steps"] if "crosspost" in s["uses"]]
+    steps = publish["jobs"]["publish"]["steps"]
+    (step,) = [s for s in steps if "crosspost" in s.get("uses", "")]
     assert step["uses"] == "example-coop/crosspost@v1.2.0"
     secrets = {
         "FACEBOOK_EN_PAGE_TOKEN",
@@ -189,4 +191,4 @@ def test_generated_workflows_pass_actionlint(cli, tmp_path, action):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     listed = json.dumps(sorted(p.name for p in (root / ".github/workflows").iterdir()))
-    assert listed == '["preview.yml", "publish.yml"]'
+    assert listed == '["doctor.yml", "preview.yml", "publish.yml"]'
