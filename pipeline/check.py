@@ -56,21 +56,18 @@ def _check_one(post: RenderedPost, root: Path, images: dict) -> RenderedPost:
     limit = adapter.limit(planned.channel, image=bool(planned.image))
     if post.text and planned.channel.thread:  # split_thread returns [text] when it fits
         try:
-            parts = split_thread(post.text, limit, adapter.count, adapter.span_counter)
+            parts = split_thread(post.text, limit, adapter.fit_count, adapter.span_counter)
         except ValueError as exc:
             problems.append(_problem(post, f"cannot split into a thread: {exc}"))
     length = max((adapter.count(p) for p in parts), default=0)
-    if length > limit:
+    image = bool(planned.image)
+    too_long = next(
+        (why for p in parts if (why := adapter.over_limit(p, planned.channel, image))), None
+    )
+    if too_long:
         can_thread = planned.platform in PLATFORM_KEYS["thread"] and not planned.channel.thread
         hint = " (or set `thread: true` on the channel)" if can_thread else ""
-        what = " for a photo's caption" if limit < adapter.max_length and planned.image else ""
-        problems.append(
-            _problem(
-                post,
-                f"the text is {length} long, over the {planned.platform} "
-                f"limit of {limit}{what}: shorten it{hint}",
-            )
-        )
+        problems.append(_problem(post, f"{too_long}: shorten it{hint}"))
     if planned.image:
         path = root / planned.image
         if path not in images:
@@ -101,8 +98,9 @@ def _check_image(post: RenderedPost, facts: tuple[str | None, int] | OSError, ad
         return [
             _image_problem(
                 post,
-                f"image {image} is {size / 1e6:.1f} MB, over the {platform} limit of "
-                f"{accepted[mime] / 1e6:.0f} MB: make it smaller",
+                f"image {image} is {_megabytes(size, accepted[mime])} MB, over the "
+                f"{platform} limit of {accepted[mime] / 1e6:g} MB (channel "
+                f"{post.planned.channel.name}): make it smaller",
             )
         ]
     alt = (post.planned.image_alt or "").strip()
@@ -118,6 +116,15 @@ def _check_image(post: RenderedPost, facts: tuple[str | None, int] | OSError, ad
             )
         ]
     return []
+
+
+def _megabytes(size: int, limit: int) -> str:
+    """`size` in MB, with as many decimals as it takes to look larger than `limit`."""
+    for digits in (1, 3):
+        text = f"{size / 1e6:.{digits}f}"
+        if float(text) > limit / 1e6:
+            return text
+    return f"{size / 1e6:.6f}"
 
 
 def _flag_duplicates(posts: list[RenderedPost]) -> None:

@@ -279,9 +279,22 @@ def plan(start, until, ics, fmt, **kwargs):
         posts = [r.as_plan_json(now) for r in rows]
         click.echo(json.dumps({"posts": posts}, ensure_ascii=False, indent=2))
     else:
+        from pipeline.costs import bills
         from pipeline.status import plan_table
 
         plan_table(rows, _console())
+        # What the listed posts cost where platforms bill per post (X): in all, and still to send.
+        texts = {p.key: (p.planned.platform, p.parts) for p in prepared.posts}
+        done = {"published", "scheduled", "missed", "cancelled"}
+        for label, chosen in (
+            ("in all", rows),
+            ("still to send", [r for r in rows if r.state not in done]),
+        ):
+            parts = [
+                (texts[r.key][0], t) for r in chosen if r.key in texts for t in texts[r.key][1]
+            ]
+            for bill in bills(parts):
+                click.echo(f"expected cost: {bill.line(label)}")
     for problem in prepared.problems:
         click.echo(str(problem), err=True)
     _print_warnings(prepared, s, err=True)

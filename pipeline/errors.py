@@ -71,6 +71,10 @@ class TemporaryError(PublishError):
     kind = "temporary"
 
 
+class NotSent(TemporaryError):
+    """The request provably never reached the platform (no connection): sending again is safe."""
+
+
 class RateLimited(TemporaryError):
     """The platform asks us to wait; `reset_at` (aware UTC) when it says until when."""
 
@@ -97,6 +101,16 @@ class RejectedPost(PublishError):
     """The platform refuses this one post for good (policy, bad link, bad request)."""
 
     kind = "rejected"
+
+
+class HeldForPerson(PublishError):
+    """The platform refused one part of a thread after earlier parts went out.
+
+    Sending it again blindly would most likely be refused again, and the parts already out stand
+    alone: the post waits for a person (`crosspost resolve`), and no run sends anything of it.
+    """
+
+    kind = "held"
 
 
 class OutcomeUnknown(PublishError):

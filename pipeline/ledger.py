@@ -51,6 +51,11 @@ class PostHistory:
     updated_at: str | None = None
     #: when the part in doubt was started (ISO), for looking it up on the platform
     sending_since: str | None = None
+    #: part index -> the attempt token its first send used (adapters with `AttemptTokens`);
+    #: every later send of that part reuses it, so the platform can tell it is the same post
+    tokens: dict[int, str] = field(default_factory=dict)
+    #: the post waits for a person (a thread part refused mid-way): no run sends or looks
+    held: bool = False
 
     @property
     def published(self) -> bool:
@@ -74,6 +79,8 @@ class PostHistory:
         self.updated_at = rec.get("ts", self.updated_at)
         if state == SENDING:
             self.sending, self.sending_since = part, rec.get("ts")
+            if rec.get("token"):
+                self.tokens.setdefault(part, rec["token"])
         elif state == PUBLISHED:
             self.parts[part] = (rec.get("remote_id"), rec.get("url"))
             self.sending = None
@@ -83,6 +90,7 @@ class PostHistory:
             if state != IN_DOUBT:
                 self.sending = None
             self.last, self.error = state, rec.get("error")
+        self.held = state == IN_DOUBT and bool(rec.get("held"))
 
 
 def fold(records) -> dict[str, PostHistory]:

@@ -13,7 +13,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from pipeline.errors import (
     DuplicateRefused,
     FatalChannelError,
+    HeldForPerson,
     OutcomeUnknown,
     Problem,
     PublishError,
@@ -31,6 +32,7 @@ from pipeline.ledger import FAILED, IN_DOUBT, MISSED, PUBLISHED, SENDING, Ledger
 from pipeline.platforms import adapter_class
 from pipeline.platforms.base import (
     Adapter,
+    AttemptTokens,
     IdempotentResend,
     LookupUnavailable,
     OutgoingPost,
@@ -85,6 +87,14 @@ class RunResult:
     problems: list[Problem] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
     dry_run: bool = False
+    #: (platform, text) of every post or thread part this run sent, for the bill (pipeline.costs)
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    def bill_lines(self) -> list[str]:
+        """What this run's sends cost on platforms that bill per post (X)."""
+        from pipeline.costs import bills
+
+        return [b.line("sent") for b in bills(self.sent)]
 
     @property
     def exit_code(self) -> int:
@@ -133,7 +143,7 @@ def run(
     else:
         with ledger.locked():
             work = _due(prepared.publishable(), ledger.read(), now)
-            result.outcomes = _publish_all(
+            result.outcomes, result.sent = _publish_all(
                 work,
                 ledger,
                 settings,
@@ -142,6 +152,8 @@ def run(
                 policy or RetryPolicy.from_env(),
                 report,
             )
+    for line in result.bill_lines():
+        echo(line)
     if not result.outcomes:
         echo(f"nothing due at {now.isoformat(timespec='seconds')}", err=True)
     return result
@@ -177,9 +189,10 @@ def _dry_run(posts, histories, now) -> list[Outcome]:
     return out
 
 
-def _publish_all(work, ledger, settings, stop, env, policy, report) -> list[Outcome]:
+def _publish_all(work, ledger, settings, stop, env, policy, report):
+    """(outcomes, sent parts) of publishing every channel's due posts, channels in parallel."""
     if not work:
-        return []
+        return [], []
     runs = [
         ChannelRun(items, ledger, settings.root, settings.clock, stop, env, policy, report)
         for items in work.values()
@@ -189,7 +202,7 @@ def _publish_all(work, ledger, settings, stop, env, policy, report) -> list[Outc
         outcomes = []
         for future in futures:
             outcomes.extend(future.result())
-    return outcomes
+    return outcomes, [sent for r in runs for sent in r.sent]
 
 
 class ChannelRun:
@@ -210,6 +223,8 @@ class ChannelRun:
         self.channel = items[0][0].planned.channel
         self.ledger, self.clock, self.stop, self.policy = ledger, clock, stop, policy
         self.outcomes: list[Outcome] = []
+        #: (platform, text) of each part sent in this run
+        self.sent: list[tuple[str, str]] = []
         self.fatal: FatalChannelError | None = None
         self.adapter: Adapter | None = None
         try:
@@ -245,6 +260,9 @@ class ChannelRun:
     # --- one post -----------------------------------------------------------------------------
 
     def _handle(self, post: RenderedPost, hist: PostHistory) -> None:
+        if hist.held:  # a person decides (`crosspost resolve`); nothing is sent or looked up
+            self._outcome(post, IN_DOUBT, hist.error or "")
+            return
         if hist.in_doubt and not self._resolve(post, hist):
             return
         if hist.published:
@@ -302,11 +320,15 @@ class ChannelRun:
     def _send(self, post, hist, part: int, out: OutgoingPost) -> Published | None:
         """One part, retried on temporary errors; the Published, or None when it did not go."""
         waited, attempt = 0.0, 0
+        token = self._token(post, hist, part)
+        out = replace(out, token=token)
         while True:
             if not post.planned.in_window(self.clock()):
                 self._miss(post, hist)
                 return None
-            self._record(post, hist, SENDING, part=part)
+            # The token goes to the ledger before the call: a run killed during the call leaves
+            # what the next run needs to ask the platform about this very send.
+            self._record(post, hist, SENDING, part=part, token=token)
             try:
                 published = self.adapter.publish(out)
             except RateLimited as exc:
@@ -337,10 +359,14 @@ class ChannelRun:
                 self.fatal = exc
                 self._fail(post, hist, exc, part)
                 return None
+            except HeldForPerson as exc:
+                self._hold(post, hist, part, exc)
+                return None
             except PublishError as exc:
                 self._fail(post, hist, exc, part)
                 return None
             else:
+                self.sent.append((self.channel.platform, out.text))
                 self._record(
                     post,
                     hist,
@@ -365,6 +391,12 @@ class ChannelRun:
             if self.stop.wait(delay):
                 self._fail(post, hist, error, part, note="(stopped while waiting to retry)")
                 return None
+
+    def _token(self, post, hist: PostHistory, part: int) -> str | None:
+        """The part's attempt token: the one of its first send, or a new one (None: no tokens)."""
+        if not isinstance(self.adapter, AttemptTokens):
+            return None
+        return hist.tokens.get(part) or self.adapter.attempt_token(post.key, part)
 
     def _backoff(self, attempt: int) -> float:
         return min(self.policy.base * 2**attempt, self.policy.cap)
@@ -392,8 +424,12 @@ class ChannelRun:
             if decided is not None:
                 return decided
         since = min(post.planned.due_at, sent) - LOOKUP_MARGIN
+        token = hist.tokens.get(part)
         try:
-            found = self.adapter.find(post.parts[part], since)
+            if token and isinstance(self.adapter, AttemptTokens):
+                found = self.adapter.find_attempt(token, post.parts[part], since)
+            else:
+                found = self.adapter.find(post.parts[part], since)
         except LookupUnavailable as exc:
             return self._resolve_blind(post, hist, part, str(exc))
         except PublishError as exc:
@@ -504,6 +540,22 @@ class ChannelRun:
     def _leave_in_doubt(self, post, hist, part: int, message: str) -> None:
         if not (hist.last == IN_DOUBT and hist.error == message):
             self._record(post, hist, IN_DOUBT, part=part, error=message)
+        self._outcome(post, IN_DOUBT, message)
+
+    def _hold(self, post, hist: PostHistory, part: int, exc: HeldForPerson) -> None:
+        """Part `part` was refused after earlier parts went out: say all, and wait for a person."""
+        total = len(post.parts)
+        out = [
+            f"{i + 1}/{total} {hist.parts[i][1] or hist.parts[i][0]}" for i in sorted(hist.parts)
+        ]
+        message = (
+            f"part {part + 1}/{total} was refused: {exc.message}. Already out: "
+            + (", ".join(out) if out else "nothing")
+            + f". Not retried: check {self.channel.name}, then `crosspost resolve {post.key} "
+            f"--not-sent` to send part {part + 1} again in the next run, or `--published URL` "
+            "once it is there"
+        )
+        self._record(post, hist, IN_DOUBT, part=part, error=message, held=True)
         self._outcome(post, IN_DOUBT, message)
 
     def _outcome(self, post, state: str, detail: str) -> None:

@@ -267,6 +267,9 @@ def run_markdown(result, dry_run: bool) -> str:
     else:
         lines.append("Nothing was due.")
     lines.append("")
+    bill = result.bill_lines()
+    if bill:
+        lines += [f"Cost: {line}" for line in bill] + [""]
     if result.invalid:
         lines.append("### Not published: invalid campaigns")
         lines.extend(f"- `{path}`" for path in result.invalid)

@@ -30,6 +30,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Tests never read or write the user's cache of X lengths (pipeline/platforms/xtext.py).
 os.environ["CROSSPOST_CACHE_DIR"] = tempfile.mkdtemp(prefix="crosspost-test-cache-")
+# Bluesky link cards fetch the linked page: tests never reach the internet (the card tests
+# switch them on for pages served by the fake on 127.0.0.1).
+os.environ["CROSSPOST_LINK_CARDS"] = "0"
 
 #: a valid PNG of 1x1 pixel
 PNG = bytes.fromhex(

@@ -14,7 +14,8 @@ def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
     full_env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("CROSSPOST_") or k == "CROSSPOST_CACHE_DIR"
+        # CROSSPOST_LINK_CARDS=0 (tests/conftest.py): no Bluesky link card fetches a page.
+        if not k.startswith("CROSSPOST_") or k in ("CROSSPOST_CACHE_DIR", "CROSSPOST_LINK_CARDS")
     }
     full_env.update(
         {

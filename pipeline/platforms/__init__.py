@@ -17,6 +17,7 @@ REGISTRY: dict[str, str] = {
     "facebook": "pipeline.platforms.facebook:FacebookPage",
     "x": "pipeline.platforms.x:XAccount",
     "mastodon": "pipeline.platforms.mastodon:MastodonAccount",
+    "bluesky": "pipeline.platforms.bluesky:BlueskyAccount",
     "telegram": "pipeline.platforms.telegram:TelegramChannel",
 }
 

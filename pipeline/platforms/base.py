@@ -15,7 +15,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pipeline.errors import FatalChannelError, OutcomeUnknown, PublishError, TemporaryError
+from pipeline.errors import (
+    FatalChannelError,
+    NotSent,
+    OutcomeUnknown,
+    PublishError,
+    TemporaryError,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -48,6 +54,29 @@ class OutgoingPost:
     reply_to: str | None = None
     #: index of this part in its thread (0 for a single post): part of an idempotency key
     part: int = 0
+    #: the attempt token of this part (adapters with `AttemptTokens`), the same on every send
+    token: str | None = None
+
+
+class AttemptTokens:
+    """Capability: the platform recognises a repeated send by a token chosen before sending.
+
+    Bluesky: the record key; Mastodon: the Idempotency-Key. The publish engine asks for a token
+    before a part's first send, writes it to the ledger's `sending` line before the call, passes
+    it (`OutgoingPost.token`) to every later send of that part, in this run or a later one, and
+    after an unknown outcome asks `find_attempt` instead of `find`.
+    """
+
+    def attempt_token(self, key: str, part: int) -> str:
+        """A new token for the first send of part `part` of post `key`."""
+        raise NotImplementedError
+
+    def find_attempt(self, token: str, text: str, since: datetime) -> Published | None:
+        """The post sent with `token`, if it is on the platform; None: it is not, send again.
+
+        Raises `LookupUnavailable` when the platform will not say.
+        """
+        raise NotImplementedError
 
 
 class LookupUnavailable(Exception):
@@ -141,6 +170,31 @@ class Adapter:
     def redact(self, text: str) -> str:
         """`text` with every secret of this channel replaced by `***`."""
         return redact(text, self.secrets.values())
+
+    @classmethod
+    def fit_count(cls, text: str) -> int:
+        """A length that is at most `max_length` exactly when the text fits every limit.
+
+        Splitting threads uses it; platforms with a second limit (Bluesky's bytes) override it.
+        """
+        return cls.count(text)
+
+    @classmethod
+    def over_limit(cls, text: str, channel: Channel, image: bool = False) -> str | None:
+        """Why `text` is too long for one post of `channel` (None: it fits)."""
+        length, limit = cls.count(text), cls.limit(channel, image)
+        if length <= limit:
+            return None
+        what = " for a photo's caption" if image and limit < cls.max_length else ""
+        return f"the text is {length} long, over the {cls.platform} limit of {limit}{what}"
+
+    #: the date of the prices `cost` uses (platforms that bill per post)
+    prices_as_of: ClassVar[str | None] = None
+
+    @classmethod
+    def cost(cls, text: str) -> float | None:
+        """What the platform bills for sending this post or part, in US dollars (None: nothing)."""
+        return None
 
     def publish(self, post: OutgoingPost) -> Published:
         """Send one post (or thread part). Raises a `PublishError` subclass on failure."""
@@ -288,14 +342,14 @@ def network_error(exc: Exception, what: str, may_have_arrived: bool) -> PublishE
     import requests
 
     if isinstance(exc, requests.ConnectTimeout):
-        return TemporaryError(f"{what}: timed out connecting")
+        return NotSent(f"{what}: timed out connecting")
     if isinstance(exc, requests.exceptions.InvalidJSONError):
         return unreadable_answer(what, type(exc).__name__, may_have_arrived)
     if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ReadTimeout):
         reason = getattr(exc.args[0], "reason", None) if exc.args else None
         text = type(reason).__name__ if reason is not None else ""
         if any(k in text for k in ("NewConnection", "ConnectTimeout", "NameResolution")):
-            return TemporaryError(f"{what}: could not connect ({text})")
+            return NotSent(f"{what}: could not connect ({text})")
     if not may_have_arrived:
         return TemporaryError(f"{what}: the connection failed ({type(exc).__name__})")
     kind = "no answer in time" if isinstance(exc, requests.Timeout) else "the connection dropped"

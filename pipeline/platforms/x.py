@@ -14,6 +14,7 @@ from typing import ClassVar
 from pipeline.errors import (
     DuplicateRefused,
     FatalChannelError,
+    HeldForPerson,
     PublishError,
     RateLimited,
     RejectedPost,
@@ -32,6 +33,14 @@ from pipeline.platforms.base import (
 API_HOST = "https://api.twitter.com"
 UPLOAD_HOST = "https://upload.twitter.com"
 
+#: X's pay-per-use prices in US dollars, as published on 2026-02-06 (X's API changelog): every
+#: post (and every thread part) sent through `POST /2/tweets` is billed; one with a URL costs more.
+PRICES_AS_OF = "2026-02-06"
+PRICE_POST = 0.015
+PRICE_POST_WITH_URL = 0.20
+#: the longest post of an X Premium account (`long_posts: true`), weighted
+LONG_POST_LENGTH = 25_000
+
 
 class XAccount(Adapter):
     """Posts to one X account with OAuth 1.0a user tokens."""
@@ -46,12 +55,14 @@ class XAccount(Adapter):
         "since 2026-02-23 X lets self-serve API tiers reply only where the original author "
         "mentioned or quoted the replying account, and whether a reply to one's own post counts "
         "is unverified: a thread part may be refused with 403. The parts already out then "
-        "stay online and the post is reported failed with what X said. To avoid threads, "
+        "stay online and the post waits in doubt for a person (`crosspost resolve`), with what "
+        "X said; it is never retried by itself. To avoid threads, "
         "keep the texts within 280 (a shorter <language>.x.j2 template), or "
         "set `long_posts: true` if the account has X Premium"
     )
     # X refuses a text the account has just posted (403 "duplicate content").
     refuses_duplicates = True
+    _replying = False
 
     @classmethod
     def count(cls, text: str) -> int:
@@ -66,6 +77,18 @@ class XAccount(Adapter):
         from pipeline.platforms.xtext import span_counter
 
         return span_counter(text)
+
+    @classmethod
+    def limit(cls, channel, image: bool = False) -> int:
+        """280, or 25,000 for an X Premium account (`long_posts: true`): then no thread needed."""
+        return LONG_POST_LENGTH if channel.long_posts else cls.max_length
+
+    prices_as_of = PRICES_AS_OF
+
+    @classmethod
+    def cost(cls, text: str) -> float:
+        """What X bills for sending this post or thread part, in US dollars (PRICES_AS_OF)."""
+        return PRICE_POST_WITH_URL if has_url(text) else PRICE_POST
 
     def _session(self):
         return self._once(
@@ -109,6 +132,8 @@ class XAccount(Adapter):
         media_ids = None
         if post.image:
             media_ids = [self.upload_image(post.image, post.image_alt)]
+        # translate() reads this: a 403 on a reply is not the account's fault (see there)
+        self._replying = post.reply_to is not None
         answer = self.call(
             "publishing",
             True,
@@ -212,6 +237,11 @@ class XAccount(Adapter):
             message = self._message(exc)
             if "duplicate content" in message.lower():
                 return DuplicateRefused(message)
+            if self._replying:
+                # Since 2026-02-23 X may refuse replies made through the API (also, it seems, to
+                # one's own thread). Earlier parts are out; sending again would be refused
+                # again: a person decides.
+                return HeldForPerson(f"X refused it as a reply ({message})")
             if "reply to" in message.lower():
                 # The post replied to is gone: this post (thread) cannot go, the channel can.
                 return RejectedPost(f"{what}: {message}")
@@ -229,6 +259,15 @@ class XAccount(Adapter):
         ):
             return unreadable_answer(what, str(exc)[:200], may_have_arrived)
         return None
+
+
+def has_url(text: str) -> bool:
+    """Whether X sees a URL in `text` (its link price applies), by twitter-text's rules."""
+    if "." not in text:
+        return False  # every URL X recognises has a dot: most texts need no parsing
+    from pipeline.platforms.xtext import extract_urls
+
+    return bool(extract_urls(text))
 
 
 def _normal(text: str) -> str:

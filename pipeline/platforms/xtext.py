@@ -150,6 +150,14 @@ _HEAVY_CHAR = re.compile(
 )
 
 
+def extract_urls(text: str) -> list[str]:
+    """The URLs X recognises in `text` (bare domains too), by twitter-text's rules."""
+    normalized = unicodedata.normalize("NFC", text)
+    if "." not in normalized:  # every URL holds a dot before its TLD
+        return []
+    return [normalized[start : start + length] for start, length in _urls(normalized)]
+
+
 def _plain(text: str) -> int:
     n_heavy = 0 if text.isascii() else len(_HEAVY_CHAR.findall(text))
     return (len(text) - n_heavy) * _LIGHT + n_heavy * _HEAVY

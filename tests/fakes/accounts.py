@@ -3,6 +3,7 @@
 Kept apart from the fixtures so tests can import them without importing the pytest plugin.
 """
 
+from tests.fakes.bluesky import Account as BlueskyAccount
 from tests.fakes.mastodon import Account as MastodonAccount
 from tests.fakes.telegram import Bot
 from tests.fakes.x import Account
@@ -44,3 +45,8 @@ TELEGRAM_BOT = Bot(
     id=7012345678, username="sea_crosspost_bot", secret="AAFAKEtelegramSECRETx0xQ3vB7nM1kL9pR5tY2wZ"
 )
 TELEGRAM_CHAT = "@sea_kurdi"
+BSKY_EN = BlueskyAccount(
+    handle="sea-coop.bsky.social", did="did:plc:fake7kq2mzx4vw3rt6yh5pnj",
+    password="FAKEmainPASSWORDx0xNeverUsed9", app_passwords=["fk7q-2mzx-4vw3-rt6y"],
+    email="sea@example.org",
+)

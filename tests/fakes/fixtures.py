@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.accounts import (
+    BSKY_EN,
     MASTODON_EN,
     PAGE_EN,
     PAGE_KU,
@@ -25,18 +26,21 @@ from tests.fakes.accounts import (
     X_BEARER,
     X_EN,
 )
+from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.graph import FakeGraph
 from tests.fakes.mastodon import Account, FakeMastodon
 from tests.fakes.telegram import Bot, Chat, FakeTelegram
 from tests.fakes.x import FakeX
 
 __all__ = [
+    "BSKY_EN",
     "PAGES",
     "PAGE_EN",
     "PAGE_KU",
     "PAGE_TR",
     "X_BEARER",
     "X_EN",
+    "fake_bluesky",
     "fake_graph",
     "fake_mastodon",
     "fake_telegram",
@@ -83,4 +87,11 @@ def fake_mastodon():
 def fake_telegram():
     """A started fake Bot API: TELEGRAM_BOT is an administrator of TELEGRAM_CHAT."""
     with new_telegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_bluesky():
+    """A started fake Bluesky PDS with the account BSKY_EN (app password in its env)."""
+    with FakeBluesky([BSKY_EN]) as fake:
         yield fake

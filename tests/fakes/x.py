@@ -18,7 +18,8 @@ Like the real API, and easy to forget:
 - timelines give only `id`, `text` and `edit_history_tweet_ids` unless `tweet.fields` asks for
   more (`created_at`, ...); an empty timeline has no `data` key at all;
 - `max_results` must be 5..100;
-- a reply to an unknown post is 403 "deleted or not visible", not 400.
+- a reply to an unknown post is 403 "deleted or not visible", not 400;
+- with `replies_restricted` (X's 2026 rule, which may hit one's own threads) every reply is 403.
 
 Choices where the real behaviour is unknown or simplified: duplicates are refused when the same
 account posted the same text within `duplicate_window`; the weighted length is approximated
@@ -61,6 +62,11 @@ FREE_TIER_DETAIL = (
     " different access level. You can learn more here: https://developer.x.com/en/portal/product"
 )
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+#: the 2026 rule (since 2026-02-23): API replies only where the author mentioned or quoted you
+REPLY_RESTRICTED = (
+    "Reply to this conversation is not allowed because you have not been mentioned or "
+    "otherwise engaged by the author of the post you are replying to."
+)
 
 
 @dataclass
@@ -140,6 +146,8 @@ class FakeX(FakeServer):
         super().__init__(port)
         self.accounts: dict[str, Account] = {}
         self.bearer_tokens: set[str] = set()
+        #: True: replies are refused with 403, as X's 2026 rule may do even within a thread
+        self.replies_restricted = False
         #: True: timelines answer 403 like the Free tier (which still allows /2/users/me)
         self.lookups_forbidden = False
         #: access tokens revoked or regenerated: every call with them answers 401 (`revoke`)
@@ -418,6 +426,8 @@ class FakeX(FakeServer):
                         "You attempted to reply to a Tweet that is deleted or not visible to you.",
                     )
                 )
+            if self.replies_restricted:
+                raise XError(self.problem(403, "Forbidden", REPLY_RESTRICTED))
         if text and any(
             t.author_id == account.user_id
             and t.text == text

@@ -9,7 +9,8 @@ from urllib.parse import quote, quote_plus
 from pipeline.model import Channel
 from pipeline.platforms import adapter_class
 from pipeline.platforms.base import Adapter
-from tests.fakes.accounts import PAGE_EN, TELEGRAM_CHAT, X_EN
+from tests.fakes.accounts import BSKY_EN, PAGE_EN, TELEGRAM_CHAT, X_EN
+from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.graph import FakeGraph
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.server import FakeServer
@@ -48,6 +49,21 @@ class Target:
 
     def posts(self) -> list[dict]:
         """What the platform holds, oldest first: id, text, image bytes, alt text, shown text."""
+        if isinstance(self.fake, FakeBluesky):
+            out = []
+            for p in self.fake.posts(BSKY_EN.handle):
+                images = (p["value"].get("embed") or {}).get("images") or [{}]
+                ref = images[0].get("image", {}).get("ref", {}).get("$link")
+                out.append(
+                    {
+                        "id": p["uri"],
+                        "text": p["value"]["text"],
+                        "shown": p["value"]["text"],
+                        "image": self.fake.blob(ref) if ref else None,
+                        "alt": images[0].get("alt"),
+                    }
+                )
+            return out
         if isinstance(self.fake, FakeMastodon):
             return [
                 {
@@ -98,6 +114,8 @@ class Target:
 
     def add_remote(self, text: str) -> str:
         """A post made elsewhere (by hand, or by an earlier run); its id."""
+        if isinstance(self.fake, FakeBluesky):
+            return self.fake.add_post(text, BSKY_EN.handle)
         if isinstance(self.fake, FakeMastodon):
             return self.fake.add_status(None, text)
         if isinstance(self.fake, FakeTelegram):
@@ -155,6 +173,18 @@ def telegram(fake: FakeTelegram) -> Target:
         api_base=fake.base_url,
     )
     return Target("telegram", fake, channel, fake.env("TELEGRAM_KU"))
+
+
+def bluesky(fake: FakeBluesky) -> Target:
+    channel = Channel(
+        name="bluesky-en",
+        platform="bluesky",
+        language="en",
+        handle=BSKY_EN.handle,
+        thread=True,
+        api_base=fake.base_url,
+    )
+    return Target("bluesky", fake, channel, fake.env("BLUESKY_EN", BSKY_EN.handle))
 
 
 def closed_port_url() -> str:

@@ -11,6 +11,7 @@ import pytest
 from pipeline.errors import (
     DuplicateRefused,
     FatalChannelError,
+    HeldForPerson,
     OutcomeUnknown,
     RateLimited,
     RejectedPost,
@@ -104,9 +105,10 @@ def test_a_real_duplicate_and_a_reply_to_a_deleted_post(account):
     adapter.publish(OutgoingPost("k", "Hello"))
     with pytest.raises(DuplicateRefused):
         adapter.publish(OutgoingPost("k", "Hello"))
-    # A thread whose first part was deleted: this post cannot go on, the channel can.
-    with pytest.raises(RejectedPost):
+    # A thread whose first part was deleted: this post waits for a person, the channel goes on.
+    with pytest.raises(HeldForPerson) as caught:
         adapter.publish(OutgoingPost("k", "Part 2", reply_to="1234567890123456789"))
+    assert "deleted or not visible" in caught.value.message
     adapter.publish(OutgoingPost("k2", "Still fine"))
     assert [p["text"] for p in account.posts()] == ["Hello", "Still fine"]
 
