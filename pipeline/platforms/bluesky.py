@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -52,6 +53,8 @@ _SESSION_ERRORS = {"ExpiredToken", "InvalidToken"}
 #: errors meaning the account cannot post at all until a person acts
 _ACCOUNT_ERRORS = {"AccountTakedown", "AccountDeactivated", "AccountSuspended"}
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+_tid_lock = threading.Lock()
+_last_micros = 0
 #: the most of a linked page read to build its card, and the longest a card may take
 CARD_PAGE_BYTES = 512_000
 CARD_TIMEOUT = 5.0
@@ -174,15 +177,18 @@ class BlueskyAccount(Adapter, AttemptTokens):
     # --- publishing -------------------------------------------------------------------------------
 
     def attempt_token(self, key: str, part: int) -> str:
-        """A record key (TID) for the first send of this part: the time now, plus the post's hash.
+        """A record key (TID) for the first send of this part: the time now and the post's hash.
 
-        The hash also fills the sub-millisecond digits, so two posts keyed in the same
-        millisecond still differ in 20 bits, not only in the 10-bit clock id.
+        The microseconds strictly increase within the process (as in every TID generator), so
+        no two sends of a run can share a key, whatever the clock's resolution; the clock id is
+        the hash of the post key and part.
         """
+        global _last_micros
         digest = hashlib.sha256(f"{key}\0{part}".encode()).digest()
-        micros = time.time_ns() // 1_000_000 * 1000 + int.from_bytes(digest[:2], "big") % 1000
-        clock_id = int.from_bytes(digest[2:4], "big") & 0x3FF
-        return tid(micros, clock_id)
+        with _tid_lock:
+            _last_micros = max(_last_micros + 1, time.time_ns() // 1000)
+            micros = _last_micros
+        return tid(micros, int.from_bytes(digest[:2], "big") & 0x3FF)
 
     def publish(self, post: OutgoingPost) -> Published:
         """A post (or a thread part replying to `reply_to`) with facets, image or link card."""

@@ -68,12 +68,12 @@ def links(text: str) -> list[tuple[int, int, str]]:
     found = []
     for match in _URL.finditer(text):
         start, url = match.start(1), match.group(1)
-        while url and url[-1] in _TRAILING:
+        # Punctuation after a link ends the sentence, and a ")" without its "(" closes the
+        # text's own parenthesis: neither is part of the link.
+        while url and (
+            url[-1] in _TRAILING or (url[-1] == ")" and url.count(")") > url.count("("))
+        ):
             url = url[:-1]
-        if url.endswith(")") and "(" not in url:
-            url = url[:-1]
-            while url and url[-1] in _TRAILING:
-                url = url[:-1]
         if re.match(r"https?://[^/\s]+\.[^/\s]+", url, re.IGNORECASE) or "://localhost" in url:
             found.append((start, start + len(url), url))
     return found

@@ -98,6 +98,8 @@ class FakeBluesky(FakeServer):
         self.sessions: dict[str, Session] = {}  # access jwt -> session
         self.refresh: dict[str, str] = {}  # refresh jwt -> did
         self.pages: dict[str, tuple[str, bytes | str]] = {}
+        #: every JWT the fake ever issued (secrets: leak checks look for them)
+        self.issued: list[str] = []
         for account in accounts or []:
             self.add_account(account)
 
@@ -262,6 +264,7 @@ class FakeBluesky(FakeServer):
 
     def _new_session(self, account: Account) -> dict:
         access, refresh = _jwt(account.did, "access"), _jwt(account.did, "refresh")
+        self.issued += [access, refresh]
         self.sessions[access] = Session(
             account.did, access, refresh, self.clock() + self.access_lifetime
         )

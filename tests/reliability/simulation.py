@@ -30,7 +30,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.conftest import PNG, Repo, crosspost, spawn
-from tests.fakes.accounts import PAGE_EN, PAGE_TR, PAGES, TELEGRAM_CHAT, X_EN
+from tests.fakes.accounts import BSKY_EN, PAGE_EN, PAGE_TR, PAGES, TELEGRAM_CHAT, X_EN
+from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.fixtures import new_mastodon, new_telegram
 from tests.fakes.graph import FakeGraph
 from tests.fakes.server import FakeServer
@@ -87,10 +88,20 @@ LONG_X = (
     "Join us on {{ event.starts | date }} at {{ event | timerange }}. Register: "
     "{{ vars.url | utm }}"
 )
+#: Turkish, long enough for a Bluesky thread (300 graphemes), with a hashtag and the link
+LONG_BLUESKY = (
+    "{{ event.title }}: mahallelerin kendi gıdasını nasıl yetiştirdiğini, toprağı ve parayı "
+    "nasıl paylaştığını ve birlikte nasıl karar verdiğini konuşuyoruz. #müşterekler\n\n"
+    "Konuklarımız üç kıtadan geliyor; krizlerden uzun yaşamış kooperatiflerin ve mahalle "
+    "mutfaklarının hikâyelerini getiriyorlar.\n\n"
+    "{{ event.starts | date }}, {{ event | timerange(tz='Europe/Istanbul') }}. "
+    "Kayıt: {{ vars.url | utm }}"
+)
 TEMPLATES = {
     "announce/en.j2": "{{ event.title }}: {{ event.starts | date }}, {{ event | timerange }}. "
     "Register: {{ vars.url | utm }}",
     "announce/en.x.j2": LONG_X,
+    "announce/tr.bluesky.j2": LONG_BLUESKY,
     "announce/tr.j2": "{{ event.title }}: {{ event.starts | date }}, "
     "{{ event | timerange(tz='Europe/Istanbul') }}. Kayıt: {{ vars.url | utm }}",
     "reminder/en.j2": "Tomorrow at {{ event.starts | time }}: {{ event.title }}. {{ vars.url }}",
@@ -151,7 +162,13 @@ class Shape:
         return out
 
     def write(
-        self, repo: Repo, graph_url: str, x_url: str, mastodon_url="", telegram_url=""
+        self,
+        repo: Repo,
+        graph_url: str,
+        x_url: str,
+        mastodon_url="",
+        telegram_url="",
+        bluesky_url="",
     ) -> None:
         """The campaign, templates, media and channels (pointed at the fakes)."""
         channels = {
@@ -164,6 +181,8 @@ class Shape:
             "facebook-tr": f'{{platform: facebook, language: tr, page_id: "{PAGE_TR}", '
             f'api_base: "{graph_url}"}}',
             "x-en": f'{{platform: x, language: en, thread: true, api_base: "{x_url}"}}',
+            "bluesky-tr": f"{{platform: bluesky, language: tr, handle: {BSKY_EN.handle}, "
+            f'thread: true, api_base: "{bluesky_url}"}}',
         }
         repo.write("channels.yaml", "".join(f"{n}: {channels[n]}\n" for n in self.channels))
         lines = [
@@ -187,7 +206,7 @@ class Shape:
             ]
         lines.append("events:")
         languages = {"en"} | (
-            {"tr"} if {"facebook-tr", "telegram-tr"} & set(self.channels) else set()
+            {"tr"} if {"facebook-tr", "telegram-tr", "bluesky-tr"} & set(self.channels) else set()
         )
 
         def localised(en: str, tr: str) -> str:
@@ -221,7 +240,7 @@ def _duration(delta: timedelta) -> str:
 
 # --- what happens ---------------------------------------------------------------------------
 
-PLATFORMS = ("facebook", "x", "mastodon", "telegram")
+PLATFORMS = ("facebook", "x", "mastodon", "bluesky", "telegram")
 FAULT_KINDS = ("500", "429", "429-long", "expired", "drop", "slow", "drop_after_accept")
 
 
@@ -237,7 +256,7 @@ class Fault:
 
     def apply(self, fakes: dict[str, FakeServer]) -> None:
         fake = fakes[self.platform]
-        uploads = self.platform in ("x", "mastodon")
+        uploads = self.platform in ("x", "mastodon", "bluesky")
         on = "publish" if (self.on == "upload" and not uploads) else self.on
         path = f"/{self.page}/" if (self.page and self.platform == "facebook") else None
         opts: dict = {}
@@ -249,6 +268,9 @@ class Fault:
             count = 8 if self.platform == "facebook" else count  # Graph says no reset time
         elif kind == "slow":
             opts["seconds"] = HTTP_TIMEOUT + 0.6
+        if kind == "expired" and self.platform == "bluesky":
+            # The PDS's "expired" revokes the app password for good; here: an expired session.
+            kind, opts = "error", {"status": 400, "error": "ExpiredToken", "message": "expired"}
         fake.fail_next(kind, count=count, on=on, path=path, **opts)
 
 
@@ -326,10 +348,12 @@ class Simulation:
         self.x = FakeX([X_EN])
         self.mastodon = new_mastodon()
         self.telegram = new_telegram()
+        self.bluesky = FakeBluesky([BSKY_EN])
         self.fakes: dict[str, FakeServer] = {
             "facebook": self.graph,
             "x": self.x,
             "mastodon": self.mastodon,
+            "bluesky": self.bluesky,
             "telegram": self.telegram,
         }
 
@@ -357,6 +381,7 @@ class Simulation:
             self.x.base_url,
             self.mastodon.base_url,
             self.telegram.base_url,
+            self.bluesky.base_url,
         )
         self.env = {
             **ENV,
@@ -365,6 +390,7 @@ class Simulation:
             **self.x.env("X_EN"),
             **self.mastodon.env("MASTODON_EN"),
             **self.telegram.env("TELEGRAM_TR"),
+            **self.bluesky.env("BLUESKY_TR"),
         }
         self.posts = self._posts()
 
@@ -395,6 +421,7 @@ class Simulation:
             "x-en": "x",
             "mastodon-en": "mastodon",
             "telegram-tr": "telegram",
+            "bluesky-tr": "bsky",
         }[channel]
 
     # -- platforms -----------------------------------------------------------------------------
@@ -409,6 +436,7 @@ class Simulation:
             ("telegram", m["text"] if m["photo"] is None else m["caption"], str(m["message_id"]))
             for m in self.telegram.messages(TELEGRAM_CHAT)
         ]
+        out += [("bsky", p["value"]["text"], p["uri"]) for p in self.bluesky.posts()]
         return out
 
     # -- steps ---------------------------------------------------------------------------------

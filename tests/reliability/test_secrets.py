@@ -25,6 +25,7 @@ import pytest
 
 from tests.conftest import crosspost, spawn
 from tests.fakes.accounts import (
+    BSKY_EN,
     MASTODON_EN,
     PAGE_EN,
     PAGE_TR,
@@ -50,6 +51,7 @@ def secrets() -> list[str]:
         X_BEARER,
         MASTODON_EN.token,
         TELEGRAM_BOT.token,
+        *BSKY_EN.app_passwords,
     ]
 
 
@@ -105,6 +107,7 @@ def hostile(repo, fake_graph, fake_x, fake_mastodon, fake_telegram, tmp_path):
         + in_doubt("spring/first/announce/x-en", "x-en")
     )
     live.env.update(DEBUG)
+    live.env["BLUESKY_EN_APP_PASSWORD"] = BSKY_EN.app_passwords[0]  # set, though unused here
     return live
 
 

@@ -1,15 +1,16 @@
 """Random campaign lives against faulty platforms: the promises of DESIGN.md hold after each.
 
 Each example generates a small campaign (2-3 events, moments with different windows, 2-3
-channels including an X thread channel), then runs the real `crosspost run` at random instants
-across its life, with random faults drawn per step: 5xx, 429 (short reset and beyond the retry
-budget), timeouts (a "slow" answer past CROSSPOST_HTTP_TIMEOUT), dropped connections before and
-after the platform accepted the post, SIGKILL while the platform holds the request, just after it
-answered or after a random number of calls, a torn last ledger line, and two runs started
-together. Two clean settling runs follow inside the last window; then simulation.Simulation.check
-asserts: nothing twice on any platform; every post whose window saw a run while its platform was
-healthy is published; nothing went out outside its window; the ledger and the platforms agree
-(published <=> every part on the platform, same ids), in-doubt only where nobody can look.
+channels including an X or a Bluesky thread channel), then runs the real `crosspost run` at
+random instants across its life, with random faults drawn per step: 5xx, 429 (short reset and
+beyond the retry budget), timeouts (a "slow" answer past CROSSPOST_HTTP_TIMEOUT), dropped
+connections before and after the platform accepted the post, SIGKILL while the platform holds
+the request, just after it answered or after a random number of calls, a torn last ledger
+line, and two runs started together. Two clean settling runs follow inside the last window;
+then simulation.Simulation.check asserts: nothing twice on any platform; every post whose window
+saw a run while its platform was healthy is published; nothing went out outside its window; the
+ledger and the platforms agree (published <=> every part on the platform, same ids), in-doubt
+only where nobody can look.
 
 A short, reproducible run by default (derandomized, no example database); CROSSPOST_SOAK=1 runs
 CROSSPOST_SOAK_EXAMPLES (default 300) random ones.
@@ -52,6 +53,8 @@ shapes = st.builds(
             ("facebook-en", "facebook-tr", "x-en"),
             ("mastodon-en", "telegram-tr", "x-en"),
             ("facebook-en", "mastodon-en", "telegram-tr"),
+            ("facebook-en", "x-en", "bluesky-tr"),
+            ("facebook-tr", "bluesky-tr"),
         ]
     ),
     launch=st.booleans(),
@@ -59,7 +62,7 @@ shapes = st.builds(
 
 faults = st.builds(
     Fault,
-    platform=st.sampled_from(["facebook", "x", "mastodon", "telegram"]),
+    platform=st.sampled_from(["facebook", "x", "mastodon", "bluesky", "telegram"]),
     kind=st.sampled_from(FAULT_KINDS),
     count=st.integers(1, 3),
     on=st.sampled_from(["publish", "publish", "publish", "lookup", "upload"]),
@@ -69,7 +72,7 @@ faults = st.builds(
 kills = st.builds(
     Kill,
     mode=st.sampled_from(["hold", "after", "requests"]),
-    platform=st.sampled_from(["facebook", "x", "mastodon", "telegram"]),
+    platform=st.sampled_from(["facebook", "x", "mastodon", "bluesky", "telegram"]),
     on=st.sampled_from(["publish", "publish", "lookup"]),
     skip=st.integers(0, 3),
     requests=st.integers(0, 5),
@@ -169,6 +172,21 @@ def scenarios(draw) -> Scenario:
             Step(at("05-07 15:02"), kill=Kill("hold", "telegram")),
             Step(at("05-09 17:46"), faults=(Fault("mastodon", "slow"), Fault("telegram", "500"))),
             Step(at("05-09 17:50")),
+        ),
+    )
+)
+# Bluesky: killed while the PDS holds the 2nd part of a thread, then a 500 and a dropped create
+# (each settled by getRecord on its record key), an expired session, two runs together.
+@example(
+    Scenario(
+        Shape(events=2, moments=("announce", "live"), channels=("facebook-tr", "bluesky-tr")),
+        (
+            Step(at("05-07 15:01"), kill=Kill("hold", "bluesky", skip=1)),
+            Step(
+                at("05-07 16:00"),
+                faults=(Fault("bluesky", "500"), Fault("bluesky", "drop_after_accept")),
+            ),
+            Step(at("05-10 14:46"), pair=True, faults=(Fault("bluesky", "expired"),)),
         ),
     )
 )
