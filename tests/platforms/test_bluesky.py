@@ -342,3 +342,23 @@ def test_property_a_link_facet_covers_exactly_the_url_after_any_text(before, pat
     links = [f for f in bluesky_text.facets(text) if "uri" in f["features"][0]]
     assert [covered(text, f) for f in links] == [url]
     assert links[0]["features"][0]["uri"] == url
+
+
+def test_the_fast_path_sees_every_character_that_can_join_a_cluster():
+    import regex
+
+    joining = regex.compile(
+        r"[\r\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=ZWJ}"
+        r"\p{Grapheme_Cluster_Break=SpacingMark}\p{Grapheme_Cluster_Break=Prepend}"
+        r"\p{Grapheme_Cluster_Break=Regional_Indicator}\p{Grapheme_Cluster_Break=L}"
+        r"\p{Grapheme_Cluster_Break=V}\p{Grapheme_Cluster_Break=T}"
+        r"\p{Grapheme_Cluster_Break=LV}\p{Grapheme_Cluster_Break=LVT}]"
+    )
+    everything = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    missed = [f"U+{ord(m.group()):04X}" for m in joining.finditer(everything)]
+    missed = [c for c in missed if not bluesky_text.MAY_JOIN.match(chr(int(c[2:], 16)))]
+    assert missed == []
+    # ...and the fast path agrees with \X on texts it takes.
+    for text in ("Kayıt: ş ç ğ İ ı", "کوردی ناونووسین", "中文 🌱 — “x”", "Ελληνικά Кирилица"):
+        assert not bluesky_text.MAY_JOIN.search(text)
+        assert bluesky_text.graphemes(text) == len(regex.findall(r"\X", text))
