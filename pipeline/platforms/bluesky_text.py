@@ -6,16 +6,14 @@ The rules follow the official client's rich-text detection (@atproto/api `detect
 http(s) URLs without their trailing punctuation, and `#tag` or `＃tag` after a space or at the
 start, not only digits, at most 64 graphemes, without trailing punctuation.
 
-Counting must stay cheap: `validate` counts every post. Text without a character that can
-join its neighbours into one cluster (most text, also Turkish, Kurdish or Arabic-script text
-without diacritics) is counted by `len`; other text by the `regex` module's `\\X` (extended
-grapheme clusters, as Bluesky's apps count them).
+Counting must stay cheap: `validate` counts every post (pipeline.platforms.graphemes says how).
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+
+from pipeline.platforms.graphemes import count as count_graphemes
 
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
@@ -31,29 +29,9 @@ _TAG = (
 )
 
 
-#: Every character that can be part of a cluster of more than one code point (grapheme cluster
-#: break property CR, Extend, ZWJ, SpacingMark, Prepend, Regional_Indicator or a Hangul jamo or
-#: syllable), and more: whole blocks of scripts with combining marks. Text without any of them
-#: has one cluster per code point. tests/platforms/test_bluesky.py checks that this covers every
-#: such character the `regex` module knows.
-MAY_JOIN = re.compile(
-    "[\r\u0300-\u036f\u0483-\u0489\u0591-\u05cf\u0600-\u0605\u0610-\u061a\u061c"
-    "\u064b-\u065f\u0670\u06d6-\u06ed\u0700-\u0fff\u1000-\u139f\u1700-\u1cff"
-    "\u1dc0-\u1dff\u200b-\u200f\u20d0-\u20ff\u2cef-\u2cf1\u2d7f\u2de0-\u2dff"
-    "\u302a-\u302f\u3099\u309a\ua640-\uabff\uac00-\ud7ff\ufb1e\ufe00-\ufe0f"
-    "\ufe20-\ufe2f\uff9e\uff9f\U00010000-\U0001efff\U0001f1e6-\U0001f1ff"
-    "\U0001f3fb-\U0001f3ff\U000e0000-\U000e0fff]"
-)
-
-
-@lru_cache(maxsize=4096)
 def graphemes(text: str) -> int:
     """Extended grapheme clusters in `text` (what Bluesky's 300 counts)."""
-    if not MAY_JOIN.search(text):
-        return len(text)
-    import regex
-
-    return len(regex.findall(r"\X", text))
+    return count_graphemes(text)
 
 
 def utf8_length(text: str) -> int:
