@@ -14,24 +14,15 @@ from pathlib import Path
 from pipeline.errors import Problem
 from pipeline.model import PLATFORM_KEYS
 from pipeline.platforms import adapter_class
+from pipeline.platforms.media import image_mime
 from pipeline.render import RenderedPost
 from pipeline.threads import split_thread
-
-_MAGIC = [
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-]
 
 
 def image_type(path: Path) -> str | None:
     """The image's MIME type from its first bytes, or None when it is no image we know."""
     with path.open("rb") as f:
-        head = f.read(16)
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    return next((mime for magic, mime in _MAGIC if head.startswith(magic)), None)
+        return image_mime(f.read(16))
 
 
 def check(posts: list[RenderedPost], root: Path) -> list[RenderedPost]:

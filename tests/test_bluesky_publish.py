@@ -176,3 +176,18 @@ def test_a_revoked_app_password_fails_the_channel_naming_the_variable(bsky):
     assert "BLUESKY_TR_APP_PASSWORD" in result.output
     assert BSKY_EN.app_passwords[0] not in result.output
     assert bsky.posts() == []
+
+
+def test_doctor_checks_the_app_password_with_one_session(bsky):
+    result = bsky.cli("doctor", "--now", "2030-04-01T12:00:00Z")
+    [line] = [x for x in result.stdout.splitlines() if " bluesky-tr:" in x]
+    assert " ok " in line and f"@{BSKY_EN.handle} ({BSKY_EN.did})" in line, result.output
+    paths = [r.path for r in bsky.fake.requests()]
+    assert paths == ["/xrpc/com.atproto.server.createSession"], "one read-only call"
+
+    bsky.fake.revoke()
+    result = bsky.cli("doctor", "--now", "2030-04-01T12:00:00Z")
+    assert result.code == 3
+    [line] = [x for x in result.stdout.splitlines() if " bluesky-tr:" in x]
+    assert "needs-person" in line and "BLUESKY_TR_APP_PASSWORD" in line
+    assert BSKY_EN.app_passwords[0] not in result.output

@@ -55,9 +55,6 @@ _ACCOUNT_ERRORS = {"AccountTakedown", "AccountDeactivated", "AccountSuspended"}
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _tid_lock = threading.Lock()
 _last_micros = 0
-#: the most of a linked page read to build its card, and the longest a card may take
-CARD_PAGE_BYTES = 512_000
-CARD_TIMEOUT = 5.0
 
 
 class XrpcError(Exception):
@@ -297,7 +294,9 @@ class BlueskyAccount(Adapter, AttemptTokens):
         return {"$type": "app.bsky.embed.images", "images": [image]}
 
     def _upload(self, data: bytes) -> dict:
-        mime = _mime(data)
+        from pipeline.platforms.media import image_mime
+
+        mime = image_mime(data) or "application/octet-stream"
         return self._authed(
             "POST",
             "com.atproto.repo.uploadBlob",
@@ -308,6 +307,8 @@ class BlueskyAccount(Adapter, AttemptTokens):
     def _card(self, url: str) -> dict | None:
         """An app.bsky.embed.external card for `url` from its page's Open Graph tags, or None."""
         try:
+            from pipeline.platforms.bluesky_cards import build_card
+
             return build_card(url, self._http(), self._upload)
         except Exception as exc:  # whatever goes wrong, the post goes without a card
             log.info("no link card for %s: %s", url, type(exc).__name__)
@@ -394,62 +395,6 @@ def tid(micros: int, clock_id: int) -> str:
     """A TID: 53 bits of microseconds since 1970 and a 10-bit clock id, base32-sortable."""
     value = ((micros & ((1 << 53) - 1)) << 10) | (clock_id & 0x3FF)
     return "".join(_TID_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(13)))
-
-
-def build_card(url: str, http, upload) -> dict | None:
-    """A link card from the page's Open Graph tags (thumbnail uploaded with `upload`), or None."""
-    import html
-
-    response = http.get(url, timeout=CARD_TIMEOUT, stream=True, headers={"Accept": "text/html"})
-    with response:
-        if response.status_code != 200 or "html" not in response.headers.get("content-type", ""):
-            return None
-        page = response.raw.read(CARD_PAGE_BYTES, decode_content=True).decode("utf-8", "replace")
-
-    def meta(name: str) -> str:
-        for tag in re.findall(r"<meta\b[^>]*>", page, re.IGNORECASE):
-            if re.search(rf"""(?:property|name)\s*=\s*["']{re.escape(name)}["']""", tag, re.I):
-                content = re.search(r"""content\s*=\s*(["'])(.*?)\1""", tag, re.IGNORECASE | re.S)
-                if content:
-                    return html.unescape(content.group(2)).strip()
-        return ""
-
-    title = meta("og:title") or meta("twitter:title")
-    if not title:
-        match = re.search(r"<title[^>]*>(.*?)</title>", page, re.IGNORECASE | re.S)
-        title = html.unescape(match.group(1)).strip() if match else ""
-    if not title:
-        return None
-    external: dict[str, Any] = {
-        "uri": url,
-        "title": title[:300],
-        "description": (meta("og:description") or meta("description"))[:1000],
-    }
-    image = meta("og:image")
-    if image:
-        from urllib.parse import urljoin
-
-        try:
-            thumb = http.get(urljoin(url, image), timeout=CARD_TIMEOUT, stream=True)
-            with thumb:
-                data = thumb.raw.read(1_000_001, decode_content=True)
-            if thumb.status_code == 200 and len(data) <= 1_000_000 and _mime(data, None):
-                external["thumb"] = upload(data)
-        except Exception as exc:  # a card without a picture is still a card
-            log.info("no thumbnail for the card of %s: %s", url, type(exc).__name__)
-    return {"$type": "app.bsky.embed.external", "external": external}
-
-
-def _mime(data: bytes, default: str | None = "application/octet-stream") -> str | None:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return default
 
 
 def _split_uri(uri: str) -> tuple[str, str, str]:

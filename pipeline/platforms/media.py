@@ -56,3 +56,16 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
 
 def _positive(size: tuple[int, int]) -> tuple[int, int] | None:
     return size if size[0] > 0 and size[1] > 0 else None
+
+
+def image_mime(data: bytes) -> str | None:
+    """The MIME type of a PNG, JPEG, GIF or WebP image from its first bytes (None: none of them)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
