@@ -108,11 +108,14 @@ def test_the_run_and_the_plan_show_the_x_bill(thread):
     assert f"x: {len(parts)} post(s)/part(s) in all, ${dollars:.2f}" in result.stdout
     assert f"prices of {PRICES_AS_OF}" in result.stdout
 
-    run = thread.run("--now", ANNOUNCE_OPEN)
+    summary = thread.repo.root / "summary.md"
+    run = thread.run("--now", ANNOUNCE_OPEN, "--summary", str(summary))
     assert run.code == 0, run.output
     announce = [p for post in preview if post["moment"] == "announce" for p in post["parts"]]
     sent = sum(PRICE_POST_WITH_URL if "https://" in p else PRICE_POST for p in announce)
-    assert f"x: {len(announce)} post(s)/part(s) sent, ${sent:.2f}" in run.stdout
+    bill = f"x: {len(announce)} post(s)/part(s) sent, ${sent:.2f}"
+    assert bill in run.stdout
+    assert f"Cost: {bill}" in summary.read_text(), "the job summary shows it too"
 
     still = thread.cli("plan", "--now", LATER)
     live_parts = len(parts) - len(announce)
