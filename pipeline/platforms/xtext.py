@@ -45,7 +45,7 @@ def weighted_length(text: str) -> int:
 
 class _LengthCache:
     """Lengths of texts counted in earlier runs, so that `validate` of a campaign whose texts
-    did not change counts none of them again (10,000 posts: check 0.7 s -> 0.35 s).
+    did not change counts none of them again (10,000 posts: check ~0.45 s -> ~0.32 s of CPU).
 
     One small JSON file in the user's cache folder (`CROSSPOST_CACHE_DIR`, else
     `$XDG_CACHE_HOME/crosspost`, else `~/.cache/crosspost`; `CROSSPOST_CACHE_DIR=` with no
