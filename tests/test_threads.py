@@ -220,7 +220,8 @@ def test_property_boundaries_found_in_one_pass_are_the_same(text):
 
 _THREAD_PIECES = ["word", "longer words here", "https://example.org/path?q=1", "example.com",
                   "😷", "👨\u200d👩\u200d👧", "日本語の文", "中文。更多", "İstanbul", "e\u0301",
-                  "#tag", "1\ufe0f\u20e3", "x" * 40]
+                  "#tag", "1\ufe0f\u20e3", "x" * 40, "©" + "a" * 63 + ".com", "éexample.com",
+                  "©example.com", "“example.org”"]
 _THREAD_GLUE = [" ", "\n", "\n\n", ". ", "! ", "\u3000", "\t", "\r\n", "\x1c", ", "]
 
 
