@@ -86,7 +86,7 @@ def _install(directory: Path) -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # stopped as soon as this module's tests are done
 def pds():
     """The reference PDS and PLC on free loopback ports, with one account and an app password."""
     directory = Path(
