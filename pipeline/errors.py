@@ -101,6 +101,8 @@ class RejectedPost(PublishError):
     """The platform refuses this one post for good (policy, bad link, bad request)."""
 
     kind = "rejected"
+    #: the object the call was about does not exist (deleted, or never made)
+    gone = False
 
 
 class HeldForPerson(PublishError):

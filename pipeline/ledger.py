@@ -5,6 +5,11 @@ instant leaves a ledger that says what was started and what is known to have fin
 A post whose last line for a part is `sending` is in doubt: it may or may not have reached the
 platform, and it is never sent again without looking first. Lines are only ever appended, so
 git's union merge of two ledgers keeps every line of both.
+
+Posts handed to a platform's own scheduler (pipeline/native.py) follow the same discipline:
+`scheduling` (with `op`: hand, edit or delete) before the call, then `scheduled` (the copy's
+`remote_id`, `ids`, `at` and the fingerprint `fp` of what was sent), `unscheduled` (the copy was
+deleted, the post still stands) or `cancelled` (deleted because the post no longer exists).
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ SENDING, PUBLISHED, FAILED, MISSED = "sending", "published", "failed", "missed"
 IN_DOUBT = "in-doubt"
 #: the post key in what is left of a torn line
 _TORN_KEY = re.compile(r'"key":\s*"([^"\\]+)"')
+#: native scheduling (pipeline/native.py)
+SCHEDULING, SCHEDULED = "scheduling", "scheduled"
+UNSCHEDULED, CANCELLED = "unscheduled", "cancelled"
 #: how long a second `run` waits for the first to release the ledger
 LOCK_TIMEOUT = float(os.environ.get("CROSSPOST_LOCK_TIMEOUT", "10"))
 
@@ -56,6 +64,12 @@ class PostHistory:
     tokens: dict[int, str] = field(default_factory=dict)
     #: the post waits for a person (a thread part refused mid-way): no run sends or looks
     held: bool = False
+    #: the channel named by the last record (a post removed from the campaigns has no other)
+    channel: str | None = None
+    #: the copy waiting in the platform's scheduler: remote_id, ids, at (ISO), fp
+    copy: dict[str, Any] | None = None
+    #: the `scheduling` record of a hand-over, edit or delete whose outcome is unknown
+    native_op: dict[str, Any] | None = None
 
     @property
     def published(self) -> bool:
@@ -68,6 +82,11 @@ class PostHistory:
         return self.sending is not None or self.last == IN_DOUBT
 
     @property
+    def handing_in_doubt(self) -> bool:
+        """A hand-over to the platform's scheduler was started and nobody knows how it ended."""
+        return self.native_op is not None and self.native_op.get("op") == "hand"
+
+    @property
     def first(self) -> tuple[str | None, str | None]:
         """(remote_id, url) of the first part, which is the post people open."""
         return self.parts.get(0, (None, None))
@@ -77,6 +96,12 @@ class PostHistory:
         state, part = rec.get("state"), int(rec.get("part", 0))
         self.total = int(rec.get("parts", self.total))
         self.updated_at = rec.get("ts", self.updated_at)
+        self.channel = rec.get("channel", self.channel)
+        if state in (SCHEDULING, SCHEDULED, UNSCHEDULED, CANCELLED):
+            self._apply_native(state, rec)
+            return
+        # Any other outcome settles a native operation in flight (e.g. `resolve --not-sent`).
+        self.native_op = None
         if state == SENDING:
             self.sending, self.sending_since = part, rec.get("ts")
             if rec.get("token"):
@@ -86,11 +111,27 @@ class PostHistory:
             self.sending = None
             self.error = rec.get("error")
             self.last = PUBLISHED if len(self.parts) >= self.total else None
+            self.copy = None
         elif state in (FAILED, MISSED, IN_DOUBT):
             if state != IN_DOUBT:
                 self.sending = None
             self.last, self.error = state, rec.get("error")
+            if state == MISSED:
+                self.copy = None
         self.held = state == IN_DOUBT and bool(rec.get("held"))
+
+    def _apply_native(self, state: str, rec: dict[str, Any]) -> None:
+        if state == SCHEDULING:
+            self.native_op = {k: rec.get(k) for k in ("op", "at", "fp", "remote_id", "ts")}
+            return
+        self.native_op = None
+        self.error = rec.get("error")
+        if state == SCHEDULED:
+            self.copy = {k: rec.get(k) for k in ("remote_id", "ids", "at", "fp")}
+            self.last = SCHEDULED
+        else:  # UNSCHEDULED, CANCELLED: the copy is deleted (or was gone)
+            self.copy = None
+            self.last = state
 
 
 def fold(records) -> dict[str, PostHistory]:

@@ -4,6 +4,10 @@ The order of every send is: write `sending` (fsynced) -> call the platform -> wr
 outcome. A process killed anywhere in between leaves `sending` as the last line, which the next
 run resolves by looking on the platform before anything is sent again. Channels are published
 concurrently and independently; the posts of one channel go out in due order.
+
+On channels whose platform schedules natively, pipeline/native.py first settles, reconciles,
+confirms and hands over; posts with a copy in the platform's scheduler are its business, and
+come back to the direct path here only when that copy is gone.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pipeline.errors import (
     TemporaryError,
 )
 from pipeline.ledger import FAILED, IN_DOUBT, MISSED, PUBLISHED, SENDING, Ledger, PostHistory
+from pipeline.native import NativeRun, items_by_channel, owned, plan_steps
 from pipeline.platforms import adapter_class
 from pipeline.platforms.base import (
     Adapter,
@@ -137,14 +142,18 @@ def run(
             echo(f"{o.state:<14} {o.key}" + (f"  {o.detail}" if o.detail else ""))
 
     if dry_run:
-        result.outcomes = _dry_run(prepared.publishable(), ledger.read(), now)
+        result.outcomes = _dry_run(prepared, ledger.read(), now, settings.root, selection)
         for outcome in result.outcomes:
             report(outcome)
     else:
         with ledger.locked():
-            work = _due(prepared.publishable(), ledger.read(), now)
+            histories = ledger.read()
+            work = _due(prepared.publishable(), histories, now)
+            native = _native_work(prepared, histories, now, settings.root, selection)
             result.outcomes, result.sent = _publish_all(
                 work,
+                native,
+                histories,
                 ledger,
                 settings,
                 stop or threading.Event(),
@@ -168,15 +177,33 @@ def _due(posts: list[RenderedPost], histories: dict[str, PostHistory], now: date
             post.planned.due_at > now
             or hist.published
             or (hist.last == MISSED and not hist.in_doubt)
+            or owned(hist)  # a copy waits in the platform's scheduler: native.py's business
         ):
             continue
         work.setdefault(post.planned.channel.name, []).append((post, hist))
     return work
 
 
-def _dry_run(posts, histories, now) -> list[Outcome]:
+def _native_work(prepared, histories, now, root, selection):
+    """channel name -> (channel, scheduler class, items) for channels with a step to take."""
+    found = items_by_channel(prepared, histories, root, selection)
+    return {
+        name: (channel, cls, items)
+        for name, (channel, cls, items) in found.items()
+        if plan_steps(items, now, cls, channel.schedules_natively)
+    }
+
+
+def _dry_run(prepared, histories, now, root, selection) -> list[Outcome]:
+    from pipeline.native import dry_run
+
     out = []
-    for channel, items in _due(posts, histories, now).items():
+    for name, (channel, cls, items) in _native_work(
+        prepared, histories, now, root, selection
+    ).items():
+        for key, state, detail in dry_run(items, now, cls, channel.schedules_natively):
+            out.append(Outcome(key, name, state, detail))
+    for channel, items in _due(prepared.publishable(), histories, now).items():
         for post, hist in items:
             if hist.in_doubt:
                 state = "would-resolve"
@@ -189,14 +216,21 @@ def _dry_run(posts, histories, now) -> list[Outcome]:
     return out
 
 
-def _publish_all(work, ledger, settings, stop, env, policy, report):
-    """(outcomes, sent parts) of publishing every channel's due posts, channels in parallel."""
-    if not work:
+def _publish_all(work, native, histories, ledger, settings, stop, env, policy, report):
+    """(outcomes, sent parts) of every channel's native steps and due posts, in parallel."""
+    runs = []
+    for name in sorted(set(work) | set(native)):
+        items = work.get(name, [])
+        channel = items[0][0].planned.channel if items else native[name][0]
+        run = ChannelRun(
+            channel, items, ledger, settings.root, settings.clock, stop, env, policy, report
+        )
+        if name in native:
+            _, cls, native_items = native[name]
+            run.native = NativeRun(run, channel, cls, native_items, histories)
+        runs.append(run)
+    if not runs:
         return [], []
-    runs = [
-        ChannelRun(items, ledger, settings.root, settings.clock, stop, env, policy, report)
-        for items in work.values()
-    ]
     with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="channel") as pool:
         futures = [pool.submit(r.run) for r in runs]
         outcomes = []
@@ -210,6 +244,7 @@ class ChannelRun:
 
     def __init__(
         self,
+        channel,
         items,
         ledger: Ledger,
         root: Path,
@@ -219,8 +254,9 @@ class ChannelRun:
         policy: RetryPolicy,
         report: Callable[[Outcome], None] = lambda o: None,
     ):
-        self.items, self.root, self.report = items, root, report
-        self.channel = items[0][0].planned.channel
+        self.items, self.root, self._report = items, root, report
+        self.channel = channel
+        self.native: NativeRun | None = None
         self.ledger, self.clock, self.stop, self.policy = ledger, clock, stop, policy
         self.outcomes: list[Outcome] = []
         #: (platform, text) of each part sent in this run
@@ -233,8 +269,10 @@ class ChannelRun:
             self.fatal = exc
 
     def run(self) -> list[Outcome]:
-        """Resolve this channel's in-doubt posts, then publish the due ones."""
+        """Settle and reconcile scheduled copies, hand over, then publish the due posts."""
         try:
+            if self.native is not None:
+                self.native.run()
             for post, hist in self.items:
                 if self.stop.is_set():
                     log.info("stopping before %s: asked to stop", post.key)
@@ -242,20 +280,36 @@ class ChannelRun:
                 try:
                     self._handle(post, hist)
                 except Exception as exc:  # a bug must not take the other posts down with it
-                    message = redact(f"{type(exc).__name__}: {exc}", secret_values())
-                    log.error(
-                        "%s: unexpected error: %s",
-                        post.key,
-                        message,
-                        exc_info=log.isEnabledFor(logging.DEBUG),
-                    )
-                    self._outcome(
-                        post, IN_DOUBT if hist.in_doubt else FAILED, f"internal error: {message}"
-                    )
+                    self.internal_error(post.key, post, hist, exc)
         finally:
             if self.adapter:
                 self.adapter.close()
         return self.outcomes
+
+    # --- what the native engine (pipeline/native.py) uses ------------------------------------
+
+    def internal_error(self, key: str, post, hist: PostHistory, exc: Exception) -> None:
+        """Report a bug of ours for one post, without secrets, and go on with the others."""
+        message = redact(f"{type(exc).__name__}: {exc}", secret_values())
+        log.error(
+            "%s: unexpected error: %s", key, message, exc_info=log.isEnabledFor(logging.DEBUG)
+        )
+        state = IN_DOUBT if hist.in_doubt or hist.handing_in_doubt else FAILED
+        self.report(key, state, f"internal error: {message}")
+
+    def report(self, key: str, state: str, detail: str) -> None:
+        """One outcome of this run."""
+        outcome = Outcome(key, self.channel.name, state, detail)
+        self.outcomes.append(outcome)
+        self._report(outcome)
+
+    def publish_directly(self, post: RenderedPost, hist: PostHistory) -> None:
+        """The direct path for one post (its copy is gone): publish in its window, else missed."""
+        self._handle(post, hist)
+
+    def backoff(self, attempt: int, reset_at: datetime | None = None) -> float:
+        """Seconds to wait before retry `attempt` (the platform's reset time when it says)."""
+        return _until(reset_at) if reset_at else self._backoff(attempt)
 
     # --- one post -----------------------------------------------------------------------------
 
@@ -559,9 +613,7 @@ class ChannelRun:
         self._outcome(post, IN_DOUBT, message)
 
     def _outcome(self, post, state: str, detail: str) -> None:
-        outcome = Outcome(post.key, self.channel.name, state, detail)
-        self.outcomes.append(outcome)
-        self.report(outcome)
+        self.report(post.key, state, detail)
 
 
 def _until(when: datetime) -> float:

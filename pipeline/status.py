@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from pipeline.ledger import IN_DOUBT, MISSED, PUBLISHED, Ledger, PostHistory
+from pipeline.ledger import IN_DOUBT, MISSED, PUBLISHED, SCHEDULED, Ledger, PostHistory
 from pipeline.plan import PlannedPost
 
 PENDING, DUE, FAILED, CANCELLED = "pending", "due", "failed", "cancelled"
-SCHEDULED = "scheduled"
-#: the shortest lead with which any platform takes a post into its scheduler (Facebook: 20 min)
-NATIVE_MIN_LEAD = timedelta(minutes=20)
 
 
 @dataclass(frozen=True)
@@ -31,6 +28,8 @@ class PostState:
     url: str | None = None
     error: str | None = None
     planned: PlannedPost | None = None
+    #: when the copy in the platform's scheduler is due (state `scheduled`)
+    scheduled_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The `status --json` entry (DESIGN.md)."""
@@ -46,8 +45,16 @@ class PostState:
             "state": self.state,
             "remote_id": self.remote_id,
             "url": self.url,
-            "error": self.error,
+            "error": self._error(),
         }
+
+    def _error(self) -> str | None:
+        # DESIGN.md fixes the keys: a copy whose time differs from the post's says so here.
+        if self.state == "scheduled" and self.scheduled_at and self.scheduled_at != self.due_at:
+            from pipeline.report import iso
+
+            return f"the copy in the platform's scheduler is due at {iso(self.scheduled_at)}"
+        return None if self.state == "scheduled" else self.error
 
     def as_plan_json(self, now: datetime) -> dict[str, Any]:
         """The `plan --format json` entry (DESIGN.md), for outside schedulers."""
@@ -68,18 +75,18 @@ class PostState:
 def native(row: PostState, now: datetime) -> bool:
     """Whether the post is handed, or will be handed, to its platform's own scheduler.
 
-    A post due sooner than NATIVE_MIN_LEAD goes out directly when due, like on any channel,
-    so an outside scheduler must trigger a run for it.
+    A post due sooner than its platform's shortest lead (Facebook: 20 min) goes out directly
+    when due, like on any channel, so an outside scheduler must trigger a run for it.
     """
     if row.state == SCHEDULED:
         return True
     p = row.planned
-    return (
-        p is not None
-        and row.state == PENDING
-        and p.channel.schedules_natively
-        and p.due_at - now >= NATIVE_MIN_LEAD
-    )
+    if p is None or row.state != PENDING or not p.channel.schedules_natively:
+        return False
+    from pipeline.native import scheduler_of
+
+    cls = scheduler_of(p.channel)
+    return cls is not None and p.due_at - now >= cls.lead_min
 
 
 def state_of(post: PlannedPost, hist: PostHistory | None, now: datetime) -> str:
@@ -87,8 +94,10 @@ def state_of(post: PlannedPost, hist: PostHistory | None, now: datetime) -> str:
     if hist is not None:
         if hist.published:
             return PUBLISHED
-        if hist.in_doubt:
+        if hist.in_doubt or hist.handing_in_doubt:
             return IN_DOUBT
+        if hist.copy:
+            return SCHEDULED
         if hist.last == MISSED:
             return MISSED
     if post.cancelled:
@@ -102,6 +111,14 @@ def state_of(post: PlannedPost, hist: PostHistory | None, now: datetime) -> str:
     return DUE
 
 
+def _copy(hist: PostHistory | None) -> tuple[str | None, datetime | None]:
+    """(remote id, time) of the post's copy in the platform's scheduler, if any."""
+    if hist is None or not hist.copy:
+        return None, None
+    at = hist.copy.get("at")
+    return hist.copy.get("remote_id"), datetime.fromisoformat(at.replace("Z", "+00:00"))
+
+
 def states(
     posts: list[PlannedPost], histories: dict[str, PostHistory], now: datetime
 ) -> list[PostState]:
@@ -110,6 +127,7 @@ def states(
     for post in posts:
         hist = histories.get(post.key)
         remote_id, url = hist.first if hist else (None, None)
+        copy_id, copy_at = _copy(hist)
         rows.append(
             PostState(
                 post.key,
@@ -119,10 +137,11 @@ def states(
                 post.language,
                 post.due_at,
                 state_of(post, hist, now),
-                remote_id,
+                remote_id or copy_id,
                 url,
                 hist.error if hist else None,
                 post,
+                copy_at,
             )
         )
     return rows
@@ -135,10 +154,16 @@ def orphans(histories: dict[str, PostHistory], known: set[str]) -> list[PostStat
         if key in known:
             continue
         parts = key.split("/")
-        state = (
-            PUBLISHED if hist.published else IN_DOUBT if hist.in_doubt else (hist.last or FAILED)
-        )
+        if hist.published:
+            state = PUBLISHED
+        elif hist.in_doubt or hist.handing_in_doubt:
+            state = IN_DOUBT
+        elif hist.copy:
+            state = SCHEDULED
+        else:
+            state = hist.last or FAILED
         remote_id, url = hist.first
+        copy_id, copy_at = _copy(hist)
         rows.append(
             PostState(
                 key,
@@ -148,9 +173,10 @@ def orphans(histories: dict[str, PostHistory], known: set[str]) -> list[PostStat
                 None,
                 None,
                 state,
-                remote_id,
+                remote_id or copy_id,
                 url,
                 hist.error or "no longer in the campaigns",
+                scheduled_at=copy_at,
             )
         )
     return rows
@@ -186,9 +212,19 @@ _COLOURS = {
     FAILED: "red",
     MISSED: "red",
     IN_DOUBT: "yellow",
+    SCHEDULED: "cyan",
     DUE: "bold",
     CANCELLED: "dim",
 }
+
+
+def _detail(r: PostState) -> str:
+    """The last column: the URL, the scheduled copy and its time, or the error."""
+    from pipeline.report import iso
+
+    if r.state == SCHEDULED and r.scheduled_at:
+        return f"in the platform's scheduler for {iso(r.scheduled_at)} ({r.remote_id})"
+    return r.url or r.error or ""
 
 
 def status_table(rows: list[PostState], console) -> None:
@@ -214,7 +250,7 @@ def status_table(rows: list[PostState], console) -> None:
                 (iso(r.due_at) or "")[:16],
                 short,
                 Text(r.state, style=_COLOURS.get(r.state, "")),
-                r.url or r.error or "",
+                _detail(r),
             )
         console.print(table)
     counts = Counter(r.state for r in rows)
@@ -239,7 +275,7 @@ def plan_table(rows: list[PostState], console) -> None:
             r.key,
             r.language,
             Text(r.state, style=_COLOURS.get(r.state, "")),
-            r.url or r.error or "",
+            _detail(r),
         )
     console.print(table)
 
@@ -250,7 +286,7 @@ def status_markdown(rows: list[PostState]) -> str:
 
     lines = ["| due (UTC) | post | state | url / error |", "|---|---|---|---|"]
     for r in rows:
-        detail = (r.url or r.error or "").replace("|", "\\|")
+        detail = _detail(r).replace("|", "\\|")
         lines.append(f"| {iso(r.due_at) or ''} | `{r.key}` | {r.state} | {detail} |")
     return "\n".join(lines) + "\n"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from tests.conftest import Repo, crosspost, spawn
 from tests.fakes.accounts import PAGE_EN, PAGE_TR, PAGES, X_EN
@@ -26,12 +27,21 @@ class Platforms:
     env: dict[str, str]
 
     def run(self, *args: str, env: dict[str, str] | None = None, **kw):
-        """`crosspost run --root <repo> ARGS` in a subprocess."""
+        """`crosspost run --root <repo> ARGS` in a subprocess; Facebook's clock follows --now."""
+        self.set_clock(args)
         return crosspost("run", "--root", self.repo.root, *args, env={**self.env, **(env or {})},
                          **kw)
 
+    def set_clock(self, args) -> None:
+        """Facebook publishes scheduled copies by its own clock: the pretend time of `--now`."""
+        args = list(map(str, args))
+        if "--now" in args:
+            now = datetime.fromisoformat(args[args.index("--now") + 1].replace("Z", "+00:00"))
+            self.graph.clock = lambda: now
+
     def start(self, *args: str, env: dict[str, str] | None = None):
         """`crosspost run --root <repo> ARGS` started in the background (a Popen)."""
+        self.set_clock(args)
         return spawn("run", "--root", self.repo.root, *args, env={**self.env, **(env or {})})
 
     def cli(self, *args: str, **kw):
@@ -51,13 +61,19 @@ class Platforms:
         return {p["key"]: p["state"] for p in result.json()["posts"]}
 
 
-def wire(repo: Repo, graph: FakeGraph, x: FakeX, thread: bool = True) -> Platforms:
-    """Point the repository's channels at the fakes, with the fakes' secrets in env."""
+def wire(repo: Repo, graph: FakeGraph, x: FakeX, thread: bool = True,
+         native: bool = False) -> Platforms:
+    """Point the repository's channels at the fakes, with the fakes' secrets in env.
+
+    `native`: the Facebook channels hand posts to Facebook's scheduler (the default of real
+    channels); off by default here, for the tests of the direct path.
+    """
+    native_key = "" if native else ", native_scheduling: false"
     repo.write("channels.yaml", f"""\
         facebook-en: {{platform: facebook, language: en, page_id: "{PAGE_EN}",
-                       api_base: "{graph.base_url}"}}
+                       api_base: "{graph.base_url}"{native_key}}}
         facebook-tr: {{platform: facebook, language: tr, page_id: "{PAGE_TR}",
-                       api_base: "{graph.base_url}"}}
+                       api_base: "{graph.base_url}"{native_key}}}
         x-en: {{platform: x, language: en, thread: {str(thread).lower()},
                 api_base: "{x.base_url}"}}
         """)

@@ -4,12 +4,18 @@ facebook-sdk never checks the HTTP status, puts the token in query strings of GE
 timeout unless told: the session from `http_session` adds the timeout and the `api_base`
 redirection, a response hook turns 5xx and non-JSON answers into typed errors, and
 `Adapter.call` types and redacts everything else.
+
+Native scheduling (pipeline/platforms/scheduling.py): `published="false"` (the string: the SDK
+would send Python's False as "False") with `scheduled_publish_time` in integer UNIX seconds, on
+`/feed` and `/photos`; `POST /{post-id}` edits text and time, `DELETE /{id}` deletes, and
+`/scheduled_posts` lists what waits. A photo cannot be edited through the API: `editable` says
+so, and the engine deletes it and hands it over again.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,6 +37,12 @@ from pipeline.platforms.base import (
     http_session,
     unreadable_answer,
 )
+from pipeline.platforms.scheduling import (
+    Confirmation,
+    Handed,
+    NativeScheduler,
+    ScheduledCopy,
+)
 
 GRAPH_HOST = "https://graph.facebook.com"
 #: the Graph API version called; facebook-sdk itself only knows 2.8-3.1
@@ -38,6 +50,8 @@ GRAPH_VERSION = os.environ.get("CROSSPOST_GRAPH_VERSION", "v24.0")
 
 _TEMPORARY = {1, 2}
 _RATE_LIMITS = {4, 17, 32, 613, 80001}
+#: pages of /scheduled_posts read at most (100 each) before giving up on the list
+LIST_PAGES = 50
 #: Graph error 190's subcodes: what happened to the token, and what to do about it
 _TOKEN_SUBCODES = {
     463: ("has expired", "make a new Page token from a long-lived user token (docs/setup.md)"),
@@ -58,8 +72,8 @@ _TOKEN_SUBCODES = {
 }
 
 
-class FacebookPage(Adapter):
-    """Posts to one Facebook Page with a Page access token."""
+class FacebookPage(NativeScheduler, Adapter):
+    """Posts to one Facebook Page with a Page access token; schedules natively."""
 
     platform = "facebook"
     max_length = 63_206
@@ -88,17 +102,105 @@ class FacebookPage(Adapter):
 
     def publish(self, post: OutgoingPost) -> Published:
         """A text post on the Page's feed, or a photo with the text as its caption."""
-        return self.call("publishing", True, self._publish, post)
-
-    def _publish(self, post: OutgoingPost) -> Published:
-        page, graph = self.channel.page_id, self._graph()
-        if post.image:
-            with open(post.image, "rb") as image:
-                answer = graph.put_photo(image, album_path=f"{page}/photos", caption=post.text)
-            post_id = answer.get("post_id") or answer.get("id")
-        else:
-            post_id = graph.put_object(page, "feed", message=post.text)["id"]
+        post_id, _ = self.call("publishing", True, self._post, post, None)
         return Published(post_id, f"https://www.facebook.com/{post_id}")
+
+    def _post(self, post: OutgoingPost, at: datetime | None) -> tuple[str, tuple[str, ...]]:
+        """(post id, every id) of a new post, published now or scheduled for `at`."""
+        page, graph = self.channel.page_id, self._graph()
+        extra: dict = {}
+        if at is not None:
+            extra = {"published": "false", "scheduled_publish_time": int(at.timestamp())}
+        if post.image:
+            if post.image_alt:
+                extra["alt_text_custom"] = post.image_alt
+            with open(post.image, "rb") as image:
+                answer = graph.put_photo(
+                    image, album_path=f"{page}/photos", caption=post.text, **extra
+                )
+            # Keep both: the photo id deletes the photo, the post id is what people open.
+            ids = tuple(str(answer[k]) for k in ("post_id", "id") if answer.get(k))
+            return ids[0], ids
+        post_id = str(graph.put_object(page, "feed", message=post.text, **extra)["id"])
+        return post_id, (post_id,)
+
+    # --- native scheduling ----------------------------------------------------------------------
+
+    @classmethod
+    def editable(cls, changed: frozenset[str], has_image: bool) -> bool:
+        """Text and time of a text post; nothing of a photo (Graph refuses photo updates)."""
+        return not has_image
+
+    def hand_over(self, post: OutgoingPost, at: datetime) -> Handed:
+        """The post, unpublished, for Facebook to publish at `at`."""
+        post_id, ids = self.call("handing over to Facebook's scheduler", True, self._post, post, at)
+        return Handed(post_id, ids)
+
+    def edit(self, remote_id: str, post: OutgoingPost, at: datetime, changed: frozenset[str]):
+        """New text and/or time of a scheduled text post, in one call."""
+        args: dict = {}
+        if "text" in changed:
+            args["message"] = post.text
+        if "at" in changed:
+            args["scheduled_publish_time"] = int(at.timestamp())
+        if args:
+            graph = self._graph()
+            self.call(
+                "editing a scheduled post",
+                False,
+                graph.request,
+                f"{graph.version}/{remote_id}",
+                post_args=args,
+            )
+
+    def unschedule(self, remote_id: str, ids: tuple[str, ...] = ()) -> None:
+        """Delete a scheduled post (a photo by its photo id); already gone is fine."""
+        # A photo post is deleted through its photo (the id without the "{page}_" prefix).
+        node = next((i for i in ids if "_" not in i), remote_id)
+        try:
+            self.call("deleting a scheduled post", False, self._graph().delete_object, node)
+        except RejectedPost as exc:
+            if not exc.gone:
+                raise
+
+    def scheduled_copies(self) -> list[ScheduledCopy]:
+        """Every post waiting in the Page's scheduler, from /scheduled_posts (all pages)."""
+        return self.call("reading the Page's scheduled posts", False, self._scheduled)
+
+    def _scheduled(self) -> list[ScheduledCopy]:
+        graph, found = self._graph(), []
+        args = {"fields": "id,message,scheduled_publish_time,is_published", "limit": 100}
+        for _ in range(LIST_PAGES):
+            answer = graph.get_connections(self.channel.page_id, "scheduled_posts", **args)
+            for item in answer.get("data", []):
+                if item.get("is_published"):
+                    continue
+                found.append(ScheduledCopy(str(item["id"]), item.get("message") or "", _time(item)))
+            following = answer.get("paging", {}).get("next")
+            if not following:
+                return found
+            query = parse_qs(urlsplit(following).query)
+            args = {k: v[-1] for k, v in query.items() if k != "access_token"}
+        raise LookupUnavailable(
+            f"more than {LIST_PAGES * 100} scheduled posts on Page {self.channel.page_id}"
+        )
+
+    def confirm(self, remote_id: str) -> Confirmation:
+        """Published (with its permalink), still scheduled, or gone."""
+        graph = self._graph()
+        fields = "id,is_published,permalink_url,message,scheduled_publish_time"
+        try:
+            item = self.call(
+                "confirming a scheduled post", False, graph.get_object, remote_id, fields=fields
+            )
+        except RejectedPost as exc:
+            if exc.gone:
+                return Confirmation("gone")
+            raise
+        if item.get("is_published"):
+            url = item.get("permalink_url") or f"https://www.facebook.com/{remote_id}"
+            return Confirmation("published", url, item.get("message"), _time(item))
+        return Confirmation("scheduled", None, item.get("message"), _time(item))
 
     def check_credentials(self) -> str:
         """`GET /me` with the Page token answers with the Page itself: it must be `page_id`."""
@@ -173,7 +275,10 @@ class FacebookPage(Adapter):
             )
         if code == 506:
             return DuplicateRefused(message)
-        return RejectedPost(message)
+        rejected = RejectedPost(message)
+        # "Object with ID ... does not exist" (100/33): a deleted or never-made post.
+        rejected.gone = code == 100 and subcode == 33
+        return rejected
 
 
 def _check_response(response, *args, **kwargs):
@@ -185,6 +290,11 @@ def _check_response(response, *args, **kwargs):
     if "json" not in response.headers.get("content-type", ""):
         raise OutcomeUnknown(f"Facebook answered HTTP {response.status_code} without JSON")
     return response
+
+
+def _time(item: dict) -> datetime | None:
+    value = item.get("scheduled_publish_time")
+    return datetime.fromtimestamp(int(value), UTC) if value not in (None, "") else None
 
 
 def _normal(text: str) -> str:

@@ -11,6 +11,16 @@ Endpoints: `GET /{page|me}`, `POST /{page}/feed` (`message`, `link`, `published`
 first, `limit`, `after`, `since`, `fields`, `paging.next` carrying the token like Graph does) and
 `GET /{page}/scheduled_posts`.
 
+Native scheduling as PLATFORMS.md describes it: `published=false` + `scheduled_publish_time`
+(UNIX seconds) on `/feed` and `/photos`, accepted 10 minutes to 30 days ahead of the fake's
+clock, else `(#100) The specified scheduled publish time is invalid.`; a time on a published post
+is error 100. A copy becomes published when the fake's `clock` passes its time (tests set the
+clock to their pretend time). `GET /{post-id}` (`is_published`, `permalink_url`, `message`,
+`scheduled_publish_time`), `POST /{post-id}` (`message`, `scheduled_publish_time`; a photo is
+refused: "(#100) You can't perform this operation on this endpoint"), `DELETE /{id}` (a post, or
+a photo and its post). A deleted or unknown id answers 100/33 ("does not exist").
+`vanish(id)` drops a copy as if Facebook lost it; `stall(id)` keeps it unpublished past its time.
+
 Choices where the real behaviour is unknown (documented so tests do not mistake them for facts):
 - duplicates: a `/feed` message equal to a visible post of the same page within
   `duplicate_window` is refused with 506; photo captions are not checked;
@@ -19,6 +29,8 @@ Choices where the real behaviour is unknown (documented so tests do not mistake 
 - a missing token gives code 104, a token the fake does not know 190/467; `invalidate(page,
   subcode)` makes a known token die the ways PLATFORMS.md lists (190 with 458/460/463/467/492);
 - `GET /me` (and `/{page}`) answers `{"id", "name"}` whatever `fields` asks for.
+- scheduled photo posts are listed in `/scheduled_posts` (unverified on the real Graph), under
+  their post id `{page}_{photo-id}`; `alt_text_custom` is kept as the post's `alt`.
 
 Standalone: `python -m tests.fakes.graph --port 8080 --page 104123456789=TOKEN[:Name]`.
 """
@@ -77,14 +89,20 @@ class Post:
     scheduled_publish_time: datetime | None = None
     images: list[bytes | None] = field(default_factory=list)
     photo_url: str | None = None
+    alt: str | None = None
+    photo_id: str | None = None
+    #: Facebook did not publish it at its time (e.g. its token died): it stays unpublished
+    stuck: bool = False
 
     def visible(self, now: datetime) -> bool:
         """Published, or scheduled and its time has come."""
         return self.published or (
-            self.scheduled_publish_time is not None and self.scheduled_publish_time <= now
+            self.scheduled_publish_time is not None
+            and self.scheduled_publish_time <= now
+            and not self.stuck
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self, now: datetime) -> dict:
         return {
             "id": self.id,
             "message": self.message,
@@ -94,7 +112,10 @@ class Post:
             "photo_url": self.photo_url,
             "created_time": self.created_time,
             "published": self.published,
+            "is_published": self.visible(now),
             "scheduled_publish_time": self.scheduled_publish_time,
+            "alt": self.alt,
+            "photo_id": self.photo_id,
         }
 
 
@@ -130,6 +151,8 @@ class FakeGraph(FakeServer):
         self.pages: dict[str, Page] = {}
         self._posts: list[Post] = []
         self._photos: dict[str, Photo] = {}
+        #: posts deleted through the API or vanished, as they were (for inspection)
+        self.deleted: list[dict] = []
         self._next_id = 122_100_000_000_000_001
         #: page token -> Graph 190 subcode it now answers with (see `invalidate`)
         self.invalidated: dict[str, int] = {}
@@ -158,9 +181,34 @@ class FakeGraph(FakeServer):
         return {f"{prefix}_PAGE_TOKEN": page.token}
 
     def posts(self, page_id: str) -> list[dict]:
-        """Every post made on the page, oldest first, published or not."""
+        """Every post on the page (not deleted), oldest first, published or scheduled."""
         with self.state_lock:
-            return [p.as_dict() for p in self._posts if p.page_id == str(page_id)]
+            now = self.clock()
+            return [p.as_dict(now) for p in self._posts if p.page_id == str(page_id)]
+
+    def scheduled(self, page_id: str) -> list[dict]:
+        """The page's copies still waiting for their time (at the fake's clock)."""
+        return [p for p in self.posts(page_id) if not p["is_published"]]
+
+    def vanish(self, post_id: str) -> None:
+        """Facebook loses a post (e.g. a scheduled copy dropped): it is gone, without a trace."""
+        with self.state_lock:
+            self._remove(self._find_post(post_id))
+
+    def stall(self, post_id: str) -> None:
+        """A scheduled copy that Facebook does not publish at its time."""
+        with self.state_lock:
+            self._find_post(post_id).stuck = True
+
+    def _find_post(self, node: str) -> Post | None:
+        return next((p for p in self._posts if node in (p.id, p.photo_id)), None)
+
+    def _remove(self, post: Post | None) -> None:
+        if post is not None:
+            self._posts.remove(post)
+            self.deleted.append(post.as_dict(self.clock()))
+            if post.photo_id:
+                self._photos.pop(post.photo_id, None)
 
     def add_post(
         self,
@@ -282,6 +330,8 @@ class FakeGraph(FakeServer):
             self.fail(400, "Unknown path components: " + req.path, 2500)
         version, node, edge = match.groups()
         page = self._authorise(req, node)
+        if edge is None and node not in ("me", page.id):
+            return self._node(req, page, node)
         if edge is None and req.method == "GET":
             return self.ok({"id": page.id, "name": page.name})
         if edge == "feed" and req.method == "POST":
@@ -308,6 +358,12 @@ class FakeGraph(FakeServer):
             )
         if node in ("me", owner.id):
             return owner
+        post = self._find_post(node)
+        if post is not None and post.page_id == owner.id:
+            return owner
+        photo = self._photos.get(node)
+        if photo is not None and photo.page_id == owner.id:
+            return owner
         if node in self.pages:
             self.fail(
                 403, "(#200) The user hasn't authorized the application to perform this action", 200
@@ -331,10 +387,73 @@ class FakeGraph(FakeServer):
             return value in ("true", "1")
         self.fail(400, "(#100) param published must be a boolean", 100)
 
+    def _gone(self, req: Request, node: str):
+        self.fail(
+            400,
+            f"Unsupported {req.method.lower()} request. Object with ID '{node}' does"
+            " not exist, cannot be loaded due to missing permissions, or does not support"
+            " this operation. Please read the Graph API documentation at"
+            " https://developers.facebook.com/docs/graph-api",
+            100,
+            type_="GraphMethodException",
+            subcode=33,
+        )
+
+    def _node(self, req: Request, page: Page, node: str) -> Response:
+        """GET, POST (edit) and DELETE of one post or photo of the page."""
+        post = self._find_post(node)
+        if req.method == "DELETE":
+            if post is None and node in self._photos:
+                self._photos.pop(node)
+            elif post is not None:
+                self._remove(post)
+            return self.ok({"success": True})
+        if post is None:
+            self._gone(req, node)
+        now = self.clock()
+        if req.method == "GET":
+            fields = (req.arg("fields") or "id,message,created_time").split(",")
+            return self.ok(self._fields(post, fields, now))
+        if post.photo_id:
+            self.fail(400, "(#100) You can't perform this operation on this endpoint", 100)
+        message, when = req.arg("message"), req.arg("scheduled_publish_time")
+        if when:
+            if post.visible(now):
+                self.fail(
+                    400,
+                    "(#100) You cannot specify a scheduled publish time on a published post",
+                    100,
+                )
+            post.scheduled_publish_time = self._schedule_time(when, now)
+            post.created_time = post.scheduled_publish_time
+        if message:
+            post.message = message
+        return self.ok({"success": True})
+
+    def _schedule_time(self, value: str, now: datetime) -> datetime:
+        try:
+            when = datetime.fromtimestamp(int(value), UTC)
+        except ValueError:
+            self.fail(400, "(#100) The specified scheduled publish time is invalid.", 100)
+        if not (timedelta(minutes=10) <= when - now <= timedelta(days=30)):
+            self.fail(400, "(#100) The specified scheduled publish time is invalid.", 100)
+        return when
+
+    def _scheduling(self, req: Request, now: datetime) -> tuple[bool, datetime | None]:
+        """(published, scheduled time) of a new post, with Graph's errors."""
+        published = self._published(req)
+        if not req.arg("scheduled_publish_time"):
+            return published, None
+        if published:
+            self.fail(
+                400, "(#100) You cannot specify a scheduled publish time on a published post", 100
+            )
+        return published, self._schedule_time(req.arg("scheduled_publish_time"), now)
+
     def _post_feed(self, req: Request, page: Page) -> Response:
         now = self.clock()
         message, link = req.arg("message") or None, req.arg("link") or None
-        published = self._published(req)
+        published, scheduled = self._scheduling(req, now)
         images = []
         for key in sorted(k for k in req.form if re.fullmatch(r"attached_media\[\d+\]", k)):
             fbid = str(json.loads(req.form[key]).get("media_fbid"))
@@ -344,11 +463,6 @@ class FakeGraph(FakeServer):
             images.append(photo.data)
         if not (message or link or images):
             self.fail(400, "(#100) Missing message or attachment", 100)
-        scheduled = None
-        if req.arg("scheduled_publish_time"):
-            scheduled = datetime.fromtimestamp(int(req.arg("scheduled_publish_time")), UTC)
-            if published or not (timedelta(minutes=10) <= scheduled - now <= timedelta(days=30)):
-                self.fail(400, "(#100) The specified scheduled publish time is invalid.", 100)
         if (
             message
             and published
@@ -378,19 +492,24 @@ class FakeGraph(FakeServer):
         source, url = req.files.get("source"), req.arg("url")
         if not source and not url:
             self.fail(400, "(#324) Requires upload file", 324)
-        published = self._published(req)
+        now = self.clock()
+        published, scheduled = self._scheduling(req, now)
         photo = Photo(self._new_id(), page.id, source[1] if source else None, url, published)
         self._photos[photo.id] = photo
-        if not published:
-            return self.ok({"id": photo.id})
+        if not published and scheduled is None:
+            return self.ok({"id": photo.id})  # for attached_media of a /feed post
         post = Post(
             f"{page.id}_{photo.id}",
             page.id,
             req.arg("caption") or None,
             None,
-            self.clock(),
+            scheduled or now,
+            published,
+            scheduled,
             images=[photo.data],
             photo_url=url,
+            alt=req.arg("alt_text_custom"),
+            photo_id=photo.id,
         )
         self._posts.append(post)
         return self.ok({"id": photo.id, "post_id": post.id})
@@ -416,7 +535,7 @@ class FakeGraph(FakeServer):
         limit = max(1, min(int(req.arg("limit") or 25), 100))
         page_posts, more = posts[:limit], len(posts) > limit
         fields = (req.arg("fields") or "id,message,created_time").split(",")
-        data = [self._fields(p, fields) for p in page_posts]
+        data = [self._fields(p, fields, now) for p in page_posts]
         body: dict = {"data": data}
         if page_posts:
             cursor = base64.urlsafe_b64encode(page_posts[-1].id.encode()).decode()
@@ -431,9 +550,10 @@ class FakeGraph(FakeServer):
         return self.ok(body)
 
     @staticmethod
-    def _fields(post: Post, fields: list[str]) -> dict:
+    def _fields(post: Post, fields: list[str], now: datetime) -> dict:
         n = post.id.split("_", 1)[1]
         values = {
+            "is_published": post.visible(now),
             "id": post.id,
             "message": post.message,
             "link": post.link,

@@ -251,6 +251,146 @@ def test_graph_scheduled_posts(fake_graph):
     assert [p["id"] for p in api.get_connections(PAGE_EN, "feed")["data"]] == [post["id"]]
 
 
+def _at(minutes: float) -> int:
+    return int(time.time() + minutes * 60)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "published", "message"),
+    [
+        (5, "false", "The specified scheduled publish time is invalid"),
+        (60 * 24 * 31, "false", "The specified scheduled publish time is invalid"),
+        (60, None, "You cannot specify a scheduled publish time on a published post"),
+        (60, "true", "You cannot specify a scheduled publish time on a published post"),
+    ],
+)
+def test_graph_scheduling_window_errors(fake_graph, minutes, published, message):
+    api = graph(fake_graph)
+    args = {"published": published} if published else {}
+    for call in (
+        lambda: api.put_object(
+            PAGE_EN, "feed", message="x", scheduled_publish_time=_at(minutes), **args
+        ),
+        lambda: api.put_photo(
+            io.BytesIO(png()),
+            album_path=f"{PAGE_EN}/photos",
+            scheduled_publish_time=_at(minutes),
+            **args,
+        ),
+    ):
+        with pytest.raises(facebook.GraphAPIError) as caught:
+            call()
+        assert caught.value.code == 100 and message in str(caught.value)
+    assert fake_graph.posts(PAGE_EN) == []
+
+
+def test_graph_scheduled_photo_keeps_its_alt_text_and_is_listed(fake_graph):
+    api = graph(fake_graph)
+    answer = api.put_photo(
+        io.BytesIO(png()),
+        album_path=f"{PAGE_EN}/photos",
+        caption="poster",
+        published="false",
+        scheduled_publish_time=_at(60),
+        alt_text_custom="A seedling",
+    )
+    [post] = fake_graph.posts(PAGE_EN)
+    assert answer == {"id": post["photo_id"], "post_id": post["id"]}
+    assert post["alt"] == "A seedling" and not post["is_published"]
+    listed = api.get_connections(PAGE_EN, "scheduled_posts", fields="id,message,is_published")
+    assert listed["data"] == [{"id": post["id"], "message": "poster", "is_published": False}]
+
+
+def test_graph_edit_reschedule_read_and_delete_one_post(fake_graph):
+    api = graph(fake_graph)
+    post_id = api.put_object(
+        PAGE_EN, "feed", message="v1", published="false", scheduled_publish_time=_at(60)
+    )["id"]
+    node = f"v24.0/{post_id}"
+    assert api.request(node, post_args={"message": "v2"}) == {"success": True}
+    later = _at(120)
+    assert api.request(node, post_args={"scheduled_publish_time": later}) == {"success": True}
+    fields = "is_published,permalink_url,message,scheduled_publish_time"
+    got = api.get_object(post_id, fields=fields)
+    assert (got["message"], got["scheduled_publish_time"], got["is_published"]) == (
+        "v2",
+        later,
+        False,
+    )
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        api.request(node, post_args={"scheduled_publish_time": _at(3)})
+    assert "scheduled publish time is invalid" in str(caught.value)
+
+    assert api.delete_object(post_id) == {"success": True}
+    for again in (
+        lambda: api.get_object(post_id, fields=fields),
+        lambda: api.delete_object(post_id),
+    ):
+        with pytest.raises(facebook.GraphAPIError) as caught:
+            again()
+        assert (caught.value.code, caught.value.result["error"]["error_subcode"]) == (100, 33)
+    assert fake_graph.posts(PAGE_EN) == [] and fake_graph.deleted[0]["message"] == "v2"
+
+
+def test_graph_photos_cannot_be_edited_but_can_be_deleted_by_photo_id(fake_graph):
+    api = graph(fake_graph)
+    answer = api.put_photo(
+        io.BytesIO(png()),
+        album_path=f"{PAGE_EN}/photos",
+        caption="c",
+        published="false",
+        scheduled_publish_time=_at(60),
+    )
+    for node in (answer["id"], answer["post_id"]):
+        with pytest.raises(facebook.GraphAPIError) as caught:
+            api.request(f"v24.0/{node}", post_args={"message": "new"})
+        assert "can't perform this operation on this endpoint" in str(caught.value)
+    api.delete_object(answer["id"])
+    assert fake_graph.posts(PAGE_EN) == []
+
+
+def test_graph_copies_publish_by_the_fakes_clock_and_can_vanish_or_stall(fake_graph):
+    api = graph(fake_graph)
+    ids = [
+        api.put_object(
+            PAGE_EN, "feed", message=f"m{n}", published="false", scheduled_publish_time=_at(30)
+        )["id"]
+        for n in range(3)
+    ]
+    fake_graph.vanish(ids[1])
+    fake_graph.stall(ids[2])
+    fake_graph.clock = lambda: datetime.now(UTC) + timedelta(hours=1)
+    first = api.get_object(ids[0], fields="is_published,permalink_url")
+    assert first["is_published"] is True and first["permalink_url"].startswith("https://www.")
+    assert api.get_object(ids[2], fields="is_published")["is_published"] is False
+    with pytest.raises(facebook.GraphAPIError):
+        api.get_object(ids[1], fields="is_published")
+    assert [p["id"] for p in api.get_connections(PAGE_EN, "scheduled_posts")["data"]] == [ids[2]]
+    assert [p["id"] for p in api.get_connections(PAGE_EN, "feed")["data"]] == [ids[0]]
+
+
+def test_graph_scheduled_posts_page_with_next_urls(fake_graph):
+    api = graph(fake_graph)
+    for n in range(7):
+        api.put_object(
+            PAGE_EN, "feed", message=f"m{n}", published="false", scheduled_publish_time=_at(30 + n)
+        )
+    first = api.get_connections(PAGE_EN, "scheduled_posts", limit=5)
+    assert len(first["data"]) == 5 and TOKEN_EN in first["paging"]["next"]
+    after = first["paging"]["cursors"]["after"]
+    rest = api.get_connections(PAGE_EN, "scheduled_posts", limit=5, after=after)
+    assert len(rest["data"]) == 2 and "next" not in rest["paging"]
+
+
+def test_graph_other_pages_posts_are_not_reachable(fake_graph):
+    api = graph(fake_graph, token=PAGES[PAGE_KU][0])
+    post_id = graph(fake_graph).put_object(PAGE_EN, "feed", message="mine")["id"]
+    with pytest.raises(facebook.GraphAPIError) as caught:
+        api.delete_object(post_id)
+    assert caught.value.code == 100
+    assert len(fake_graph.posts(PAGE_EN)) == 1
+
+
 # ---- Graph: faults -------------------------------------------------------------------------
 
 

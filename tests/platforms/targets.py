@@ -96,7 +96,7 @@ class Target:
                     "id": p["id"],
                     "text": p["message"],
                     "image": p["image"],
-                    "alt": None,
+                    "alt": p["alt"],
                     "shown": p["message"],
                 }
                 for p in self.fake.posts(PAGE_EN)
@@ -111,6 +111,28 @@ class Target:
             }
             for t in self.fake.tweets(X_EN.username)
         ]
+
+    def set_clock(self, now) -> None:
+        """The platform's clock (a scheduled copy is published when it passes the copy's time)."""
+        self.fake.clock = lambda: now
+
+    def copies(self) -> list[dict]:
+        """Every post the platform holds, scheduled or published: id, text, at, published."""
+        if isinstance(self.fake, FakeGraph):
+            return [
+                {
+                    "id": p["id"],
+                    "text": p["message"],
+                    "at": p["scheduled_publish_time"],
+                    "published": p["is_published"],
+                }
+                for p in self.fake.posts(PAGE_EN)
+            ]
+        raise NotImplementedError(f"{self.platform} does not schedule natively")
+
+    def lose(self, remote_id: str) -> None:
+        """The platform drops a scheduled copy without a trace."""
+        self.fake.vanish(remote_id)
 
     def add_remote(self, text: str) -> str:
         """A post made elsewhere (by hand, or by an earlier run); its id."""

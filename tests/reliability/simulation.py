@@ -177,9 +177,9 @@ class Shape:
             "telegram-tr": f'{{platform: telegram, language: tr, chat: "{TELEGRAM_CHAT}", '
             f'api_base: "{telegram_url}"}}',
             "facebook-en": f'{{platform: facebook, language: en, page_id: "{PAGE_EN}", '
-            f'api_base: "{graph_url}"}}',
+            f'api_base: "{graph_url}", native_scheduling: false}}',
             "facebook-tr": f'{{platform: facebook, language: tr, page_id: "{PAGE_TR}", '
-            f'api_base: "{graph_url}"}}',
+            f'api_base: "{graph_url}", native_scheduling: false}}',
             "x-en": f'{{platform: x, language: en, thread: true, api_base: "{x_url}"}}',
             "bluesky-tr": f"{{platform: bluesky, language: tr, handle: {BSKY_EN.handle}, "
             f'thread: true, api_base: "{bluesky_url}"}}',
