@@ -217,8 +217,9 @@ def preview(fmt, output, **kwargs):
         _write(report.preview_markdown(prepared), output)
     elif fmt == "html":
         from pipeline.html import preview_html
+        from pipeline.status import state_labels
 
-        _write(preview_html(prepared), output)
+        _write(preview_html(prepared, state_labels(prepared, s.ledger, s.clock())), output)
     else:
         report.preview_text(prepared, _console(output))
     for problem in prepared.repo.problems:
@@ -411,7 +412,7 @@ def diff(base, fmt, output, **kwargs):
     from pipeline.diff import diff_posts, render_diff
 
     s = settings()
-    result = diff_posts(s.root, base, _selection(kwargs))
+    result = diff_posts(s.root, base, _selection(kwargs), ledger=s.ledger)
     _write(render_diff(result, fmt), output)
     for problem in result.problems:
         click.echo(str(problem), err=True)

@@ -2,7 +2,8 @@
 
 Both trees go through the same load -> plan -> render -> check; posts are matched by key and
 compared by text, time and image. The base revision is taken with `git archive`, so untracked
-files of the working tree never leak into it.
+files of the working tree never leak into it. Where the ledger is at hand, changed and removed
+posts whose copy waits in a platform's scheduler are marked: the next run updates or deletes it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ class DiffResult:
     removed: list[RenderedPost] = field(default_factory=list)
     unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: key -> time (ISO) of the copy waiting in the platform's scheduler, from the ledger
+    scheduled: dict[str, str] = field(default_factory=dict)
+
+    def copy_note(self, key: str, removed: bool = False) -> str | None:
+        """What the next run does to this post's scheduled copy, if it has one."""
+        at = self.scheduled.get(key)
+        if at is None:
+            return None
+        what = "deletes" if removed else "updates"
+        return f"scheduled on the platform for {at}: the next run {what} that copy"
 
 
 def _signature(post: RenderedPost) -> tuple:
@@ -40,7 +51,9 @@ def _signature(post: RenderedPost) -> tuple:
     return (post.text, tuple(post.parts), p.due_at, p.expires_at, p.image, p.image_alt)
 
 
-def diff_posts(root: Path, base: str, selection: Selection = Selection()) -> DiffResult:
+def diff_posts(
+    root: Path, base: str, selection: Selection = Selection(), ledger: Path | None = None
+) -> DiffResult:
     """Compare every rendered post of revision `base` with the working tree at `root`."""
     new = prepare(root, selection)
     with tempfile.TemporaryDirectory(prefix="crosspost-base-") as tmp:
@@ -56,6 +69,15 @@ def diff_posts(root: Path, base: str, selection: Selection = Selection()) -> Dif
         else:
             result.unchanged += 1
     result.removed = [p for k, p in old_posts.items() if k not in new_posts]
+    if ledger is not None:
+        from pipeline.ledger import Ledger
+
+        histories = Ledger(ledger).read()
+        touched = [n.key for _, n in result.changed] + [p.key for p in result.removed]
+        for key in touched:
+            hist = histories.get(key)
+            if hist is not None and hist.copy and not hist.published:
+                result.scheduled[key] = hist.copy["at"]
     return result
 
 
@@ -102,11 +124,16 @@ def render_diff(result: DiffResult, fmt: str) -> str:
 def _as_json(result: DiffResult) -> dict[str, Any]:
     from pipeline.report import post_json
 
+    removed = {p.key for p in result.removed}
     return {
         "base": result.base,
         "added": [post_json(p) for p in result.added],
         "changed": [{"old": post_json(o), "new": post_json(n)} for o, n in result.changed],
         "removed": [post_json(p) for p in result.removed],
+        "scheduled": [
+            {"key": key, "scheduled_at": at, "action": "delete" if key in removed else "update"}
+            for key, at in sorted(result.scheduled.items())
+        ],
         "unchanged": result.unchanged,
         "problems": [str(p) for p in result.problems],
     }
@@ -132,6 +159,8 @@ def _text(result: DiffResult) -> str:
         lines += [f"+ {post.key}  {_when(post)}", *(f"    {t}" for t in post.text.splitlines()), ""]
     for old, new in result.changed:
         lines.append(f"~ {new.key}")
+        if note := result.copy_note(new.key):
+            lines.append(f"    {note}")
         if old.planned.due_at != new.planned.due_at:
             lines.append(f"    time: {_when(old)} -> {_when(new)}")
         if old.text != new.text:
@@ -141,7 +170,8 @@ def _text(result: DiffResult) -> str:
             ]
         lines.append("")
     for post in result.removed:
-        lines += [f"- {post.key}  {_when(post)}", ""]
+        note = result.copy_note(post.key, removed=True)
+        lines += [f"- {post.key}  {_when(post)}", *([f"    {note}"] if note else []), ""]
     lines += [f"! {p}" for p in result.problems]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -175,6 +205,9 @@ def _markdown(result: DiffResult) -> str:
             if _group(new) != current:
                 current = _group(new)
                 lines += [f"#### {current}", ""]
+            note = result.copy_note(new.key, removed=title.endswith("Removed"))
+            if note:
+                lines.append(f"📅 {note}")
             if old is None:
                 lines += post_markdown(new)
                 continue

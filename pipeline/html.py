@@ -120,6 +120,7 @@ main{max-width:1180px;margin:0 auto;padding:0 20px 60px}
 .meta .due{color:%(ink)s;font-weight:600}
 .tags{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}
 .tag{background:%(chip)s;color:%(ink)s;border-radius:4px;padding:0 6px}
+.state{font-weight:600}
 .len{border-radius:4px;padding:0 6px;background:%(ok-bg)s;color:%(ok-text)s;font-weight:600}
 .len.over{background:%(bad)s;color:%(bad-ink)s}
 .key{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px;word-break:break-all}
@@ -434,7 +435,7 @@ def _initials(name: str) -> str:
     return escape("".join(letters[:2]).upper() or "?")
 
 
-def _meta(post: RenderedPost) -> str:
+def _meta(post: RenderedPost, state: str | None = None) -> str:
     p = post.planned
     zones = " · ".join(escape(_when(p.due_at, z)) for z in _zones(post))
     over = post.length > post.limit
@@ -458,7 +459,8 @@ def _meta(post: RenderedPost) -> str:
         f'<span class="len{" over" if over else ""}" title="length / limit">{length}</span>'
         "</p>"
         f'<p class="key">{escape(p.key)}</p>'
-        "</header>"
+        + (f'<p class="state">{escape(state)}</p>' if state else "")
+        + "</header>"
     )
 
 
@@ -545,7 +547,9 @@ def _chain(post: RenderedPost, images: _Images, handle: str, actions) -> str:
 _SHAPES = {"facebook": _facebook, "x": _x, "mastodon": _mastodon, "telegram": _telegram}
 
 
-def card_html(post: RenderedPost, images: _Images, lang_ix: int, chan_ix: int) -> str:
+def card_html(
+    post: RenderedPost, images: _Images, lang_ix: int, chan_ix: int, state: str | None = None
+) -> str:
     """One post: when, where, its length and problems, then the post as its platform shows it."""
     p = post.planned
     shape = _SHAPES.get(p.platform, _facebook)
@@ -553,7 +557,7 @@ def card_html(post: RenderedPost, images: _Images, lang_ix: int, chan_ix: int) -
     return (
         f'<article class="card{bad}" data-platform="{escape(p.platform)}" data-l="{lang_ix}" '
         f'data-c="{chan_ix}" data-key="{escape(p.key)}" aria-label="{escape(p.key)}">'
-        f"{_meta(post)}{_problems(post)}{shape(post, images)}</article>"
+        f"{_meta(post, state)}{_problems(post)}{shape(post, images)}</article>"
     )
 
 
@@ -582,8 +586,13 @@ def _event_header(post: RenderedPost) -> str:
     )
 
 
-def preview_html(prepared: Prepared) -> str:
-    """The whole preview as one self-contained HTML document."""
+def preview_html(prepared: Prepared, states: dict[str, str] | None = None) -> str:
+    """The whole preview as one self-contained HTML document.
+
+    `states`: post key -> what the ledger says about it (e.g. "scheduled on facebook for ..."),
+    shown on each card when the ledger is at hand.
+    """
+    states = states or {}
     posts = sorted(prepared.posts, key=lambda p: (group_key(p), p.planned.due_at, p.key))
     languages = sorted({p.planned.language for p in posts})
     channels = sorted({p.planned.channel.name for p in posts})
@@ -614,7 +623,13 @@ def preview_html(prepared: Prepared) -> str:
             group = list(group)
             body.append(f'<section class="group">{_event_header(group[0])}<div class="cards">')
             body.extend(
-                card_html(p, images, lang_ix[p.planned.language], chan_ix[p.planned.channel.name])
+                card_html(
+                    p,
+                    images,
+                    lang_ix[p.planned.language],
+                    chan_ix[p.planned.channel.name],
+                    states.get(p.key),
+                )
                 for p in group
             )
             body.append("</div></section>")

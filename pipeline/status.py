@@ -218,6 +218,22 @@ _COLOURS = {
 }
 
 
+def state_labels(prepared, ledger_path, now: datetime) -> dict[str, str]:
+    """post key -> its state in words (with the scheduled copy's time), when there is a ledger."""
+    from pipeline.report import iso
+
+    if not ledger_path.exists():
+        return {}
+    rows = states([p.planned for p in prepared.posts], Ledger(ledger_path).read(), now)
+    labels = {}
+    for r in rows:
+        if r.state == SCHEDULED and r.scheduled_at:
+            labels[r.key] = f"scheduled on {r.platform} for {iso(r.scheduled_at)}"
+        else:
+            labels[r.key] = r.state
+    return labels
+
+
 def _detail(r: PostState) -> str:
     """The last column: the URL, the scheduled copy and its time, or the error."""
     from pipeline.report import iso

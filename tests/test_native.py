@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import PNG
+from tests.conftest import PNG, crosspost
 from tests.fakes.accounts import PAGE_EN, PAGE_TR
 from tests.publishing import wire
 
@@ -353,3 +353,60 @@ def test_the_ledger_holds_the_fingerprint_and_no_token(native):
     for token in (native.env["FACEBOOK_EN_PAGE_TOKEN"], native.env["FACEBOOK_TR_PAGE_TOKEN"]):
         assert token not in text
     assert json.dumps(records)  # every line is a complete record
+
+
+def test_diff_says_which_scheduled_copies_a_change_updates_or_deletes(native):
+    from tests.test_diff import git
+
+    assert native.run("--now", EARLY).code == 0
+    git(native.repo.root, "init", "-q", "-b", "main")
+    git(native.repo.root, "add", "-A")
+    git(native.repo.root, "commit", "-q", "-m", "base")
+    native.repo.write("templates/live/en.j2", "Live in 15 minutes: {{ event.title }}")
+    path = native.repo.root / "campaigns/spring.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "  - {id: announce, before: 7d, template: announce, image: true}\n", ""
+        )
+    )
+
+    text = native.cli("diff", "--base", "HEAD")
+    data = native.cli("diff", "--base", "HEAD", "--format", "json").json()
+    markdown = native.cli("diff", "--base", "HEAD", "--format", "markdown")
+
+    assert text.code == 0, text.output
+    assert {(s["key"], s["action"]) for s in data["scheduled"]} == {
+        (LIVE_EN, "update"),
+        (ANNOUNCE_EN, "delete"),
+        ("spring/first/announce/facebook-tr", "delete"),
+    }
+    assert "the next run updates that copy" in text.stdout
+    assert "the next run deletes that copy" in markdown.stdout
+    assert "2030-04-10T14:45:00Z" in text.stdout
+
+
+def test_plan_status_and_the_html_preview_show_scheduled_posts_and_their_time(native):
+    assert native.run("--now", EARLY).code == 0
+
+    wide = {**native.env, "COLUMNS": "250"}
+    plan = crosspost("plan", "--root", native.repo.root, "--now", EARLY, env=wide)
+    text = crosspost("status", "--root", native.repo.root, "--now", EARLY, env=wide)
+    html = native.cli("preview", "--format", "html", "--now", EARLY)
+
+    for result in (plan, text):
+        assert result.code == 0, result.output
+        assert "scheduled" in result.stdout
+        assert "2030-04-10T14:45:00Z" in result.stdout
+    assert "scheduled on facebook for 2030-04-10T14:45:00Z" in html.stdout
+    without = native.cli("preview", "--format", "html", "--ledger", native.repo.root / "none")
+    assert without.code == 0 and '<p class="state">' not in without.stdout
+
+
+def test_the_run_summary_lists_scheduled_posts_with_their_time(native, tmp_path):
+    summary = tmp_path / "summary.md"
+
+    assert native.run("--now", EARLY, "--summary", summary).code == 0
+
+    text = summary.read_text()
+    assert "### scheduled (4)" in text
+    assert f"`{LIVE_EN}` | facebook-en | for 2030-04-10T14:45:00Z" in text
