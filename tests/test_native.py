@@ -245,13 +245,13 @@ def test_a_copy_that_facebook_dropped_is_published_directly_once(native):
     assert native.run("--now", EARLY).code == 0
     native.graph.vanish(copies_id(native, PAGE_EN, LIVE_AT))
 
-    result = native.run("--now", "2030-04-10T14:50:00Z")
+    result = native.run("--now", "2030-04-10T14:50:00Z", "--channel", "facebook-en")
 
     assert result.code == 0, result.output
     lives = [p for p in native.facebook(PAGE_EN) if p["message"].startswith("Starting")]
     assert len(lives) == 1 and lives[0]["published"]
     assert status(native, "2030-04-10T14:50:00Z")[LIVE_EN]["state"] == "published"
-    assert native.run("--now", "2030-04-10T14:55:00Z").code == 0
+    assert native.run("--now", "2030-04-10T14:55:00Z", "--channel", "facebook-en").code == 0
     assert len([p for p in native.facebook(PAGE_EN) if p["message"].startswith("Starting")]) == 1
 
 
