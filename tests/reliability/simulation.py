@@ -127,6 +127,8 @@ class Shape:
     moments: tuple[str, ...] = ("announce", "reminder", "live")
     channels: tuple[str, ...] = CHANNELS
     launch: bool = True
+    #: Facebook channels hand posts to Facebook's scheduler (native_simulation.py)
+    native: bool = False
 
     def instants(self) -> list[datetime]:
         """Interesting pretend times: around every post's due time and window end (UTC)."""
@@ -171,15 +173,16 @@ class Shape:
         bluesky_url="",
     ) -> None:
         """The campaign, templates, media and channels (pointed at the fakes)."""
+        native = "" if self.native else ", native_scheduling: false"
         channels = {
             "mastodon-en": f'{{platform: mastodon, language: en, instance: "https://social.coop", '
             f'thread: true, api_base: "{mastodon_url}"}}',
             "telegram-tr": f'{{platform: telegram, language: tr, chat: "{TELEGRAM_CHAT}", '
             f'api_base: "{telegram_url}"}}',
             "facebook-en": f'{{platform: facebook, language: en, page_id: "{PAGE_EN}", '
-            f'api_base: "{graph_url}", native_scheduling: false}}',
+            f'api_base: "{graph_url}"{native}}}',
             "facebook-tr": f'{{platform: facebook, language: tr, page_id: "{PAGE_TR}", '
-            f'api_base: "{graph_url}", native_scheduling: false}}',
+            f'api_base: "{graph_url}"{native}}}',
             "x-en": f'{{platform: x, language: en, thread: true, api_base: "{x_url}"}}',
             "bluesky-tr": f"{{platform: bluesky, language: tr, handle: {BSKY_EN.handle}, "
             f'thread: true, api_base: "{bluesky_url}"}}',

@@ -19,6 +19,7 @@ CROSSPOST_SOAK_EXAMPLES (default 300) random ones.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -192,4 +193,103 @@ def scenarios(draw) -> Scenario:
 )
 def test_random_campaign_lives_keep_the_promises(scenario):
     for label in sorted(simulate(scenario)):
+        event(label)
+
+
+# --- native scheduling: the campaign changes while copies wait on Facebook -------------------
+
+from tests.reliability.native_simulation import (  # noqa: E402
+    CHANGES,
+    NativeStep,
+    first_due,
+    quiet_instants,
+    simulate_native,
+)
+
+NATIVE_EXAMPLES = int(os.environ.get("CROSSPOST_SOAK_EXAMPLES", "300")) if SOAK else 3
+LEDGER_CHANGES = ("lose-ledger", "truncate-ledger")
+
+native_shapes = st.builds(
+    Shape,
+    events=st.integers(2, 3),
+    moments=st.just(("announce", "reminder", "live")),
+    channels=st.sampled_from([("facebook-en",), ("facebook-en", "facebook-tr")]),
+    launch=st.booleans(),
+    native=st.just(True),
+)
+native_faults = st.builds(
+    Fault,
+    platform=st.just("facebook"),
+    kind=st.sampled_from(FAULT_KINDS),
+    count=st.integers(1, 3),
+    on=st.sampled_from(["publish", "publish", "lookup", "any"]),
+    page=st.sampled_from([None, PAGE_EN]),
+)
+
+
+@st.composite
+def native_scenarios(draw) -> Scenario:
+    shape = draw(native_shapes)
+    quiet, due = quiet_instants(shape), shape.due_instants()
+    steps = []
+    for _ in range(draw(st.integers(3, 6))):
+        kind = draw(st.sampled_from(["run", "run", "change", "change", "pair", "kill"]))
+        when = draw(st.sampled_from(quiet if kind in ("change", "kill") else quiet + due))
+        change = draw(st.sampled_from(CHANGES)) if kind == "change" else None
+        steps.append(
+            NativeStep(
+                when,
+                faults=tuple(draw(st.lists(native_faults, max_size=1))),
+                pair=kind == "pair",
+                kill=draw(kills.map(lambda k: replace(k, platform="facebook", on="publish")))
+                if kind == "kill"
+                else None,
+                change=change,
+                target=draw(st.integers(0, 2)),
+            )
+        )
+    steps.sort(key=lambda step: step.at)
+    # A lost ledger only before anything is due and before any other change (README: a copy
+    # whose text changed while the ledger was lost cannot be recognised).
+    changed = False
+    for i, step in enumerate(steps):
+        if step.change in LEDGER_CHANGES and (changed or step.at >= first_due(shape)):
+            steps[i] = replace(step, change=None)
+        changed = changed or (step.change is not None and step.change not in LEDGER_CHANGES)
+    return Scenario(shape, tuple(steps))
+
+
+@pytest.mark.timeout(1800 if not SOAK else 0)
+@settings(
+    max_examples=NATIVE_EXAMPLES,
+    deadline=None,
+    derandomize=not SOAK,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    phases=[Phase.explicit, Phase.generate] + ([Phase.shrink] if SOAK else []),
+    print_blob=True,
+)
+@given(native_scenarios())
+# Handed over early; the ledger lost; killed mid-hand-over; edited, moved, a moment removed.
+@example(
+    Scenario(
+        Shape(
+            events=2,
+            moments=("announce", "reminder", "live"),
+            channels=("facebook-en", "facebook-tr"),
+            native=True,
+        ),
+        (
+            NativeStep(at("05-04 12:00"), kill=Kill("hold", "facebook", skip=1)),
+            NativeStep(at("05-04 12:00"), change="lose-ledger"),
+            NativeStep(at("05-05 12:00")),
+            NativeStep(at("05-06 12:00"), change="edit"),
+            NativeStep(at("05-07 12:00"), change="move", target=1),
+            NativeStep(at("05-08 12:00"), change="remove-moment", pair=True),
+            NativeStep(at("05-09 12:00"), change="cancel", target=0),
+        ),
+    )
+)
+def test_native_lives_keep_one_copy_per_post_with_the_latest_text(scenario):
+    for label in sorted(simulate_native(scenario)):
         event(label)
