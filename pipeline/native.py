@@ -91,15 +91,23 @@ def scheduler_of(channel) -> type[NativeScheduler] | None:
         return None
 
 
-def fingerprint(post: RenderedPost, root: Path) -> dict[str, str | None]:
-    """Digests of what a copy carries: text, image bytes, alt text (offline, no call)."""
+def fingerprint(
+    post: RenderedPost, root: Path, images: dict[str, str] | None = None
+) -> dict[str, str | None]:
+    """Digests of what a copy carries: text, image bytes, alt text (offline, no call).
+
+    `images` caches image digests by path for one run: many posts share an event's image.
+    """
     p = post.planned
     image = None
     if p.image:
-        try:
-            image = _digest((root / p.image).read_bytes())
-        except OSError:
-            image = "unreadable"
+        images = {} if images is None else images
+        if p.image not in images:
+            try:
+                images[p.image] = _digest((root / p.image).read_bytes())
+            except OSError:
+                images[p.image] = "unreadable"
+        image = images[p.image]
     return {
         TEXT: text_digest(post.text),
         IMAGE: image,
@@ -231,7 +239,7 @@ def items_by_channel(prepared, histories: dict[str, PostHistory], root: Path, se
             out[channel.name] = (channel, cls, [])
         return out[channel.name]
 
-    live = set()
+    live, images = set(), {}
     for post in prepared.publishable():
         live.add(post.key)
         hist = histories.get(post.key) or PostHistory(post.key)
@@ -239,7 +247,7 @@ def items_by_channel(prepared, histories: dict[str, PostHistory], root: Path, se
             continue
         target = slot(post.planned.channel)
         if target is not None:
-            target[2].append(Item(post.key, post, hist, fingerprint(post, root)))
+            target[2].append(Item(post.key, post, hist, fingerprint(post, root, images)))
     planned = {p.key for p in plan.posts}
     cancelled = {p.key for p in plan.cancelled}
     loaded = {c.id for c in repo.campaigns}
