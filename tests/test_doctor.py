@@ -17,7 +17,7 @@ NOW = "2030-04-01T12:00:00Z"  # before everything of the conftest campaign
 
 @pytest.fixture
 def live(repo, fake_graph, fake_x):
-    return wire(repo, fake_graph, fake_x)
+    return wire(repo, fake_graph, fake_x, native=True)  # as channels are by default
 
 
 def doctor(live, *args):
