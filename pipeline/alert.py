@@ -11,6 +11,7 @@ changes, and closed with a comment once all is clear. Never a second open issue.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ class Needs:
     items: list[Finding]
     problems: list[str]
     checked: dict[str, str] | None
+    #: channels the check could not reach (network trouble): their earlier result stands
+    unsure: frozenset[str] = frozenset()
 
 
 def needs_person(
@@ -75,14 +78,12 @@ def needs_person(
     items += [f for _, f in sorted(_credential_failures(rows).items())]
     upcoming = [r.planned for r in rows if r.planned is not None and r.state == PENDING]
     items += [f for f in sixty_day_rule(settings.root, upcoming, now) if f.level == NEEDS_PERSON]
-    checked = None
+    checked, unsure = None, frozenset()
     if check_credentials:
-        checked = {
-            f.subject: f.message
-            for f in check_channels(prepared.repo.channels.values(), env)
-            if f.level == NEEDS_PERSON
-        }
-    return Needs(items, [str(p) for p in prepared.problems], checked)
+        found = check_channels(prepared.repo.channels.values(), env)
+        checked = {f.subject: f.message for f in found if f.level == NEEDS_PERSON}
+        unsure = frozenset(f.subject for f in found if "could not check" in f.message)
+    return Needs(items, [str(p) for p in prepared.problems], checked, unsure)
 
 
 #: the hidden line of the body that remembers the last credential check between runs
@@ -224,13 +225,15 @@ def alert(
 ) -> AlertResult:
     """Bring the one `crosspost` issue in line with what needs a person now."""
     needs = needs_person(settings, check_credentials, env)
-    secrets = [*secret_values(env), *(v for k, v in (env or {}).items() if k == "GITHUB_TOKEN")]
+    source = os.environ if env is None else env
+    secrets = [*secret_values(env), *[source.get("GITHUB_TOKEN") or ""]]
     gh = github or GitHub.from_env(env)
     try:
         issues = gh.open_issues(LABEL)
-        checked = needs.checked
-        if checked is None:
-            checked = carried_over(issues[0].get("body") if issues else None)
+        before = carried_over(issues[0].get("body") if issues else None)
+        checked = before if needs.checked is None else dict(needs.checked)
+        for name in needs.unsure & set(before):
+            checked[name] = before[name]
         items = with_checked(needs.items, checked)
         count = len(items) + (1 if needs.problems else 0)
         body = redact(render_body(items, needs.problems), secrets) if count else None

@@ -207,6 +207,12 @@ def test_the_daily_check_stays_listed_until_the_next_check_says_it_is_fixed(live
     assert "unchanged" in kept.stdout
     assert "**x-en**" in github.open_issues("crosspost")[0].body
 
+    # A check that cannot reach X does not clear it either.
+    live.x.fail_next("500", count=None, on="any")
+    unsure = alert(live, "2030-04-01T12:00:00Z", "--check-credentials")
+    assert "unchanged" in unsure.stdout, unsure.output
+    live.x.clear_faults()
+
     # Fixed (new tokens): the next daily check clears it, and the issue closes.
     live.x.revoked.clear()
     cleared = alert(live, "2030-04-02T00:00:00Z", "--check-credentials")
