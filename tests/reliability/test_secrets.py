@@ -35,10 +35,12 @@ from tests.fakes.accounts import (
     X_BEARER,
     X_EN,
 )
+from tests.fakes.github import FakeGitHub
 from tests.publishing import ANNOUNCE_OPEN, wire
 
 LATER = "2030-04-03T15:20:00Z"
 DEBUG = {"CROSSPOST_LOG_LEVEL": "DEBUG"}
+GITHUB_TOKEN = "ghs_FAKEgithubTOKENx0x9aB8cD7eF6gH5iJ4kL3mN2"
 
 
 def secrets() -> list[str]:
@@ -116,8 +118,8 @@ def test_no_command_leaks_a_secret_at_debug_level_even_when_everything_fails(hos
     live, root = hostile, hostile.repo.root
     texts: list[tuple[str, str]] = []  # (what, text)
 
-    def cli(*args, expect=(0,), **kw):
-        result = crosspost(*args, "--root", root, "-v", env=live.env, **kw)
+    def cli(*args, expect=(0,), env=None, **kw):
+        result = crosspost(*args, "--root", root, "-v", env=env or live.env, **kw)
         what = " ".join(map(str, args))
         assert result.code in expect, f"{what}: exit {result.code}\n{result.output}"
         texts.append((f"{what} (stdout)", result.stdout))
@@ -169,6 +171,14 @@ def test_no_command_leaks_a_secret_at_debug_level_even_when_everything_fails(hos
     live.graph.fail_next("expired", count=None, path=r"/me$")
     cli("doctor", "--now", LATER, expect=(3,))
     cli("doctor", "--json", "--now", LATER, expect=(3,))
+    # alert: the same troubles, into a GitHub issue (opened, then updated or left alone).
+    with FakeGitHub() as github:
+        github.add_token(GITHUB_TOKEN)
+        env = {**live.env, **github.env(GITHUB_TOKEN)}
+        cli("alert", "--github-issue", "--check-credentials", "--now", LATER, env=env)
+        cli("alert", "--github-issue", "--now", LATER, env=env)
+        [issue] = github.open_issues("crosspost")
+        texts.append(("alert issue", "\n".join([issue.title, issue.body, *issue.comments])))
     live.graph.clear_faults()
 
     # The daemon, briefly, with the same troubles.
@@ -207,3 +217,4 @@ def test_no_command_leaks_a_secret_at_debug_level_even_when_everything_fails(hos
     assert "MASTODON_EN_ACCESS_TOKEN" in everything, "the post in doubt was sent again: 401"
     for what, text in texts:
         assert not leaks(text), f"{what} shows {leaks(text)}:\n{text}"
+        assert GITHUB_TOKEN not in text, f"{what} shows the GitHub token"
