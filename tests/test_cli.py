@@ -117,3 +117,20 @@ def test_plan_json_shows_states(cli):
     assert states == {f"gamechangers-2022/launch/{ch}": "due"
                       for ch in ("facebook-en", "facebook-ku", "facebook-tr", "x-en", "mastodon-en",
                            "telegram-ku")}
+
+
+def test_a_late_run_on_the_bundled_campaign_posts_only_starting_soon(cli, tmp_path):
+    """10 minutes before event 2, after GitHub dropped the earlier runs: only the "starting
+    soon" posts go out, not the announcement and the reminder beside them."""
+    from tests.conftest import REPO
+
+    result = cli("run", "--dry-run", "--root", REPO, "--ledger", tmp_path / "ledger.jsonl",
+                 "--now", "2022-10-08T14:50Z")
+
+    lines = result.stdout.splitlines()
+    published = {line.split()[1] for line in lines if line.startswith("would-publish")}
+    assert published, result.output
+    assert all(key.startswith("gamechangers-2022/aboriya-jin/live/") for key in published)
+    missed = {line.split()[1] for line in lines if line.startswith("would-miss")}
+    for moment in ("announce", "reminder"):
+        assert any(f"/aboriya-jin/{moment}/" in key for key in missed), moment
