@@ -50,7 +50,15 @@ from pipeline.ledger import (
 )
 from pipeline.platforms import adapter_class
 from pipeline.platforms.base import LookupUnavailable, OutgoingPost
-from pipeline.platforms.scheduling import ALT, AT, IMAGE, TEXT, NativeScheduler, native_scheduler
+from pipeline.platforms.scheduling import (
+    ALT,
+    AT,
+    IMAGE,
+    TEXT,
+    NativeScheduler,
+    ScheduledCopy,
+    native_scheduler,
+)
 from pipeline.render import RenderedPost
 
 log = logging.getLogger(__name__)
@@ -369,12 +377,22 @@ class NativeRun:
             self.host.report(item.key, SCHEDULED, f"adopted {match.remote_id}")
             return True  # its time may still need a change
         due = post.planned.due_at
+        if not self.adapter.has_room(copies, due):
+            # The platform's own limits (Mastodon: 25 a day, 300 pending): this post takes the
+            # direct way when due, like a post on a channel without native scheduling.
+            self.host.report(
+                item.key,
+                "pending",
+                f"the platform's scheduler is full for {iso(due)}: published directly when due",
+            )
+            return False
         self._record(item, SCHEDULING, op="hand", at=iso(due), fp=fp)
         handed = self._call(item, lambda: self.adapter.hand_over(self._outgoing(post), due))
         if handed is None:
             return False
         ids = list(handed.ids or (handed.remote_id,))
         self.claimed |= {handed.remote_id, *ids}
+        copies.append(ScheduledCopy(handed.remote_id, post.text, due))  # counts for has_room
         self._record(item, SCHEDULED, remote_id=handed.remote_id, ids=ids, at=iso(due), fp=fp)
         self.host.report(item.key, SCHEDULED, f"for {iso(due)} ({handed.remote_id})")
         return False

@@ -24,12 +24,14 @@ TELEGRAM_KEY = "spring/first/announce/telegram-tr"
 
 
 class Social:
-    def __init__(self, repo, mastodon, telegram):
+    def __init__(self, repo, mastodon, telegram, native=False):
         self.repo, self.mastodon, self.telegram = repo, mastodon, telegram
+        # The direct path unless a test is about native scheduling.
         repo.write(
             "channels.yaml",
             f"""\
             mastodon-en: {{platform: mastodon, language: en, instance: "https://social.coop",
+                           native_scheduling: {str(native).lower()},
                            api_base: "{mastodon.base_url}"}}
             telegram-tr: {{platform: telegram, language: tr, chat: "{TELEGRAM_CHAT}",
                            api_base: "{telegram.base_url}"}}
@@ -245,3 +247,81 @@ def test_doctor_needs_a_person_for_a_revoked_token_or_a_bot_that_may_not_post(so
     social.telegram.revoke()
     _, found = doctor(social)
     assert "TELEGRAM_TR_BOT_TOKEN" in found["telegram-tr"]["message"]
+
+
+# ---- native scheduling on Mastodon --------------------------------------------------------------
+
+BEFORE = "2030-04-02T12:00:00Z"  # the announcement (due 04-03 15:00 UTC) is 27 h ahead
+ANNOUNCE_DUE = datetime(2030, 4, 3, 15, 0, tzinfo=UTC)
+LIVE_DUE = datetime(2030, 4, 10, 14, 45, tzinfo=UTC)
+
+
+@pytest.fixture
+def native(repo, fake_mastodon, fake_telegram):
+    return Social(repo, fake_mastodon, fake_telegram, native=True)
+
+
+def test_mastodon_posts_are_handed_to_its_scheduler_then_confirmed(native):
+    result = native.run("--now", BEFORE)
+    assert result.code == 0, result.output
+    copies = {c["at"]: c for c in native.mastodon.scheduled()}
+    assert set(copies) == {ANNOUNCE_DUE, LIVE_DUE}
+    assert copies[ANNOUNCE_DUE]["media"][0]["description"] == "A seedling"
+    assert copies[ANNOUNCE_DUE]["language"] == "en"
+    assert native.mastodon.statuses() == []
+    assert native.states(BEFORE)[MASTODON_KEY]["state"] == "scheduled"
+
+    # The instance publishes it on the minute; a later run finds the status and records it.
+    native.mastodon.clock = lambda: ANNOUNCE_DUE + timedelta(minutes=1)
+    later = native.run("--now", "2030-04-03T15:20:00Z")
+    assert later.code == 0, later.output
+    [status] = native.mastodon.statuses()
+    state = native.states("2030-04-03T15:20:00Z")[MASTODON_KEY]
+    assert state["state"] == "published" and state["remote_id"] == status["id"]
+    assert [c["at"] for c in native.mastodon.scheduled()] == [LIVE_DUE]
+    assert len(native.mastodon.requests("publish")) == 2, "nothing published twice"
+
+
+def test_a_moved_event_reschedules_and_a_changed_text_replaces_the_copy(native):
+    native.run("--now", BEFORE)
+    campaign = native.repo.root / "campaigns/spring.yaml"
+    campaign.write_text(campaign.read_text().replace("T16:00", "T17:00"), encoding="utf-8")
+    moved = native.run("--now", BEFORE)
+    assert moved.code == 0, moved.output
+    # The live post's text has no time: its copy is moved in place. The announcement shows the
+    # time, and a scheduled status's text cannot be edited: deleted and handed over again.
+    calls = [(r.method, r.path) for r in native.mastodon.log if "scheduled_statuses/" in r.path]
+    assert sorted(method for method, _ in calls) == ["DELETE", "PUT"]
+    copies = {c["at"]: c for c in native.mastodon.scheduled()}
+    assert set(copies) == {ANNOUNCE_DUE + timedelta(hours=1), LIVE_DUE + timedelta(hours=1)}
+    assert "17:00" in copies[ANNOUNCE_DUE + timedelta(hours=1)]["text"]
+
+    native.repo.write("templates/live/en.j2", "Live now: {{ event.title }} {{ vars.url }}")
+    changed = native.run("--now", BEFORE)
+    assert changed.code == 0, changed.output
+    texts = sorted(c["text"] for c in native.mastodon.scheduled())
+    assert len(texts) == 2 and texts[0].startswith("Live now: Seeds of change")
+    assert native.mastodon.statuses() == []
+
+
+def test_beyond_25_scheduled_a_day_the_post_is_published_directly_when_due(native):
+    import requests
+
+    for n in range(25):  # the account's day is full (another app, or earlier posts)
+        requests.post(
+            native.mastodon.base_url + "/api/v1/statuses",
+            headers={"Authorization": f"Bearer {MASTODON_EN.token}"},
+            data={"status": f"other {n}", "scheduled_at": f"2030-04-03T0{n % 10}:{n:02d}:00Z"},
+            timeout=5,
+        ).raise_for_status()
+    result = native.run("--now", BEFORE)
+    assert result.code == 0, result.output
+    assert "scheduler is full" in result.stdout
+    assert [c["at"] for c in native.mastodon.scheduled() if c["at"] == LIVE_DUE] == [LIVE_DUE]
+    assert native.states(BEFORE)[MASTODON_KEY]["state"] != "scheduled"
+
+    direct = native.run("--now", ANNOUNCE_OPEN)
+    assert direct.code == 0, direct.output
+    [status] = native.mastodon.statuses()
+    assert status["text"].startswith("Seeds of change")
+    assert native.states(ANNOUNCE_OPEN)[MASTODON_KEY]["state"] == "published"

@@ -39,6 +39,13 @@ from pipeline.platforms.base import (
     Published,
     unreadable_answer,
 )
+from pipeline.platforms.scheduling import (
+    AT,
+    Confirmation,
+    Handed,
+    NativeScheduler,
+    ScheduledCopy,
+)
 
 #: the newest server API that Mastodon.py 2.3 knows and that every instance we target runs
 SERVER_VERSION = "4.3.0"
@@ -68,7 +75,7 @@ def _url_placeholder(match: re.Match) -> str:
     return "x" * _URL_WEIGHT + url[len(url) - tail :] if tail else "x" * _URL_WEIGHT
 
 
-class MastodonAccount(Adapter, IdempotentResend):
+class MastodonAccount(Adapter, IdempotentResend, NativeScheduler):
     """Posts to one Mastodon account with an access token (scopes: see docs/setup.md)."""
 
     platform = "mastodon"
@@ -81,6 +88,11 @@ class MastodonAccount(Adapter, IdempotentResend):
     idempotency_window = timedelta(hours=1)
     # nginx gives up on a slow request after 60 s (a 504) while the app may go on publishing.
     settle = timedelta(minutes=2)
+    # scheduled_at must be 5 minutes ahead at least: 10 leaves room for a slow run.
+    lead_min = timedelta(minutes=10)
+    lead_max = timedelta(days=28)
+    #: the server's limits on scheduled statuses of one account (ScheduledStatus model)
+    max_pending, max_per_day = 300, 25
 
     @classmethod
     def count(cls, text: str) -> int:
@@ -200,6 +212,106 @@ class MastodonAccount(Adapter, IdempotentResend):
         host = re.sub(r"^https?://", "", self.channel.instance or self.base_url).rstrip("/")
         return f"@{me['acct']} on {host}"
 
+    # --- native scheduling (scheduled_at) ------------------------------------------------------
+
+    @classmethod
+    def editable(cls, changed: frozenset[str], has_image: bool) -> bool:
+        """Only the time: a scheduled status's text, image and alt text cannot be edited."""
+        return changed <= {AT}
+
+    def hand_over(self, post: OutgoingPost, at: datetime) -> Handed:
+        """The status, for the instance to publish at `at` (a ScheduledStatus, its own id)."""
+        media_ids = None
+        if post.image:
+            media_ids = [self.call("uploading the image", False, self._upload, post)]
+        scheduled = self.call(
+            "handing over to the instance's scheduler",
+            True,
+            self._client().status_post,
+            post.text,
+            media_ids=media_ids,
+            visibility=self.channel.visibility or "public",
+            language=_iso639(self.channel.language),
+            idempotency_key=self._hand_key(post, at),
+            scheduled_at=at,
+        )
+        return Handed(str(scheduled["id"]))
+
+    def _hand_key(self, post: OutgoingPost, at: datetime) -> str:
+        # Another key than the direct send's, and another for another time or image: after a
+        # delete and a new hand-over the instance must not answer with the deleted copy.
+        image = hashlib.sha256(post.image.read_bytes()).hexdigest() if post.image else ""
+        seed = f"{post.key}\n{post.text}\n{at.isoformat()}\n{image}\n{post.image_alt}"
+        return "crosspost-at-" + hashlib.sha256(seed.encode()).hexdigest()[:37]
+
+    def edit(self, remote_id: str, post: OutgoingPost, at: datetime, changed: frozenset[str]):
+        """A new time (PUT /api/v1/scheduled_statuses/:id); nothing else can change in place."""
+        if not self.editable(changed, post.image is not None):
+            raise RejectedPost(
+                f"the {', '.join(sorted(changed - {AT}))} of a scheduled status cannot be "
+                "edited: delete it and hand it over again"
+            )
+        if AT in changed:
+            self.call(
+                "rescheduling a status",
+                False,
+                self._client().scheduled_status_update,
+                remote_id,
+                at,
+            )
+
+    def unschedule(self, remote_id: str, ids: tuple[str, ...] = ()) -> None:
+        """Delete a scheduled status; one already gone is fine."""
+        try:
+            self.call(
+                "deleting a scheduled status",
+                False,
+                self._client().scheduled_status_delete,
+                remote_id,
+            )
+        except RejectedPost as exc:
+            if not exc.gone:
+                raise
+
+    def scheduled_copies(self) -> list[ScheduledCopy]:
+        """Every status waiting in the account's scheduler (GET /api/v1/scheduled_statuses)."""
+        return self.call("reading the scheduled statuses", False, self._scheduled)
+
+    def _scheduled(self) -> list[ScheduledCopy]:
+        client = self._client()
+        page = client.scheduled_statuses(limit=40)
+        found: list[ScheduledCopy] = []
+        # 300 pending at most per account: 8 pages of 40.
+        for _ in range(self.max_pending // 40 + 2):
+            found += [_copy(s) for s in page]
+            page = client.fetch_next(page) if page else None
+            if not page:
+                return found
+        raise LookupUnavailable(f"more than {len(found)} scheduled statuses: the list goes on")
+
+    def confirm(self, remote_id: str) -> Confirmation:
+        """Still scheduled, or gone: a published scheduled status becomes a Status with a new
+        id and nothing links the two, so the engine looks for it among the statuses (`find`)."""
+        try:
+            scheduled = self.call(
+                "confirming a scheduled status",
+                False,
+                self._client().scheduled_status,
+                remote_id,
+            )
+        except RejectedPost as exc:
+            if exc.gone:
+                return Confirmation("gone")
+            raise
+        copy = _copy(scheduled)
+        return Confirmation("scheduled", None, copy.text, copy.at)
+
+    def has_room(self, copies: list[ScheduledCopy], at: datetime) -> bool:
+        """At most 300 scheduled statuses pending and 25 on one (UTC) day per account."""
+        day = at.astimezone(UTC).date()
+        on_day = sum(1 for c in copies if c.at and c.at.astimezone(UTC).date() == day)
+        return len(copies) < self.max_pending and on_day < self.max_per_day
+
     # --- errors --------------------------------------------------------------------------------
 
     def translate(self, exc: Exception, what: str, may_have_arrived: bool) -> PublishError | None:
@@ -243,10 +355,19 @@ class MastodonAccount(Adapter, IdempotentResend):
             return TemporaryError(f"{what}: {said}")  # the image is not ready yet
         if status is None:
             return unreadable_answer(what, message[:200], may_have_arrived)
-        return RejectedPost(f"{what}: {said}")
+        rejected = RejectedPost(f"{what}: {said}")
+        rejected.gone = status == 404
+        return rejected
 
     def _built_client(self):
         return self.__dict__.get("_built", {}).get("client")
+
+
+def _copy(scheduled) -> ScheduledCopy:
+    params = scheduled.get("params") or {}
+    return ScheduledCopy(
+        str(scheduled["id"]), params.get("text") or "", _aware(scheduled["scheduled_at"])
+    )
 
 
 def _status(exc) -> int | None:

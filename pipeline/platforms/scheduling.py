@@ -90,6 +90,11 @@ class NativeScheduler:
         """Whether a copy is still scheduled, published (and where), or gone."""
         raise NotImplementedError
 
+    def has_room(self, copies: list[ScheduledCopy], at: datetime) -> bool:
+        """Whether the platform takes one more copy due `at`, beside `copies` (the account's
+        list); platforms that limit scheduled posts per day or in all say so here."""
+        return True
+
 
 def native_scheduler(adapter_cls) -> type[NativeScheduler] | None:
     """The adapter class when it claims the capability, else None."""

@@ -170,10 +170,21 @@ class FakeMastodon(FakeServer):
             ]
 
     def scheduled(self, username: str | None = None) -> list[dict]:
+        """The account's scheduled statuses not yet published: id, text, at, media."""
         account = self.account(username)
         with self.state_lock:
             self._publish_due()
-            return [self._scheduled_json(s) for s in self._scheduled if s.account is account]
+            return [
+                {
+                    "id": s.id,
+                    "text": s.params["text"],
+                    "at": s.scheduled_at,
+                    "language": s.params["language"],
+                    "media": [{"bytes": m.data, "description": m.description} for m in s.media],
+                }
+                for s in self._scheduled
+                if s.account is account
+            ]
 
     def add_status(self, username: str | None, text: str, created_at: datetime | None = None):
         """A status made elsewhere (by hand, another app); its id."""

@@ -65,7 +65,19 @@ class Target:
                 )
             return out
         if isinstance(self.fake, FakeMastodon):
-            return [
+            waiting = [
+                {
+                    "id": s["id"],
+                    "text": s["text"],
+                    "shown": s["text"],
+                    "image": s["media"][0]["bytes"] if s["media"] else None,
+                    "alt": s["media"][0]["description"] if s["media"] else None,
+                    "language": s["language"],
+                    "reply_to": None,
+                }
+                for s in self.fake.scheduled()
+            ]
+            return waiting + [
                 {
                     "id": s["id"],
                     "text": s["text"],
@@ -128,11 +140,24 @@ class Target:
                 }
                 for p in self.fake.posts(PAGE_EN)
             ]
+        if isinstance(self.fake, FakeMastodon):
+            # A published scheduled status is a new Status with its own id.
+            waiting = [
+                {"id": s["id"], "text": s["text"], "at": s["at"], "published": False}
+                for s in self.fake.scheduled()
+            ]
+            return waiting + [
+                {"id": s["id"], "text": s["text"], "at": s["created_at"], "published": True}
+                for s in self.fake.statuses()
+            ]
         raise NotImplementedError(f"{self.platform} does not schedule natively")
 
     def lose(self, remote_id: str) -> None:
         """The platform drops a scheduled copy without a trace."""
-        self.fake.vanish(remote_id)
+        if isinstance(self.fake, FakeMastodon):
+            self.fake.lose(remote_id)
+        else:
+            self.fake.vanish(remote_id)
 
     def add_remote(self, text: str) -> str:
         """A post made elsewhere (by hand, or by an earlier run); its id."""

@@ -206,3 +206,51 @@ def test_the_limit_is_the_channels_max_characters(target):
     text = "ئ" * 900
     MastodonAccount(wide, target.env, timeout=5).publish(OutgoingPost("k", text))
     assert target.fake.statuses()[0]["text"] == text
+
+
+# ---- native scheduling -------------------------------------------------------------------------
+
+
+def test_only_the_time_of_a_scheduled_status_is_edited_in_place(target):
+    adapter = target.adapter()
+    at = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    handed = adapter.hand_over(OutgoingPost("k", "Seeds"), at)
+    assert MastodonAccount.editable(frozenset({"at"}), True)
+    assert not MastodonAccount.editable(frozenset({"text", "at"}), False)
+    before = len(target.fake.log)
+    with pytest.raises(RejectedPost, match="cannot be edited"):
+        adapter.edit(handed.remote_id, OutgoingPost("k", "Roots"), at, frozenset({"text"}))
+    assert len(target.fake.log) == before  # refused without a call
+    adapter.edit(
+        handed.remote_id, OutgoingPost("k", "Seeds"), at + timedelta(hours=1), frozenset({"at"})
+    )
+    [copy] = target.fake.scheduled()
+    assert copy["at"] == at + timedelta(hours=1) and copy["text"] == "Seeds"
+
+
+def test_a_hand_over_has_its_own_idempotency_key(target):
+    adapter = target.adapter()
+    at = datetime.now(UTC) + timedelta(days=2)
+    post = OutgoingPost("k", "Seeds")
+    first = adapter.hand_over(post, at)
+    assert adapter.hand_over(post, at) == first  # a repeat: the same copy
+    adapter.hand_over(post, at + timedelta(hours=1))  # another time: another copy
+    adapter.publish(post)  # the direct way: another key again
+    keys = [r.headers["idempotency-key"] for r in target.fake.requests("publish")]
+    assert len(set(keys)) == 3 and len(target.fake.scheduled()) == 2
+
+
+@pytest.mark.parametrize(
+    ("pending", "same_day", "room"),
+    [(0, 0, True), (24, 24, True), (25, 25, False), (299, 0, True), (300, 0, False)],
+)
+def test_room_for_25_a_day_and_300_in_all(target, pending, same_day, room):
+    from pipeline.platforms.scheduling import ScheduledCopy
+
+    day = datetime(2030, 4, 3, 12, tzinfo=UTC)
+    copies = [ScheduledCopy(str(n), "x", day) for n in range(same_day)]
+    copies += [
+        ScheduledCopy(f"o{n}", "x", day + timedelta(days=1 + n % 20))
+        for n in range(pending - same_day)
+    ]
+    assert target.adapter().has_room(copies, day.replace(hour=23, minute=59)) is room

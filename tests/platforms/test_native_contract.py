@@ -20,7 +20,9 @@ from tests.platforms import targets
 from tests.platforms.targets import Target, assert_no_secret
 
 #: platforms whose adapter schedules natively, and the fixture serving their fake
-SCHEDULERS = {"facebook": "fake_graph"}
+SCHEDULERS = {"facebook": "fake_graph", "mastodon": "fake_mastodon"}
+#: platforms that refuse a time beyond their lead window (Mastodon sets no upper bound)
+REFUSE_FAR = {"facebook"}
 NOW = datetime(2030, 3, 14, 15, 0, tzinfo=UTC)
 TEXT_1 = "Seeds of change: 10 April, 16:00. https://example.org/talks"
 
@@ -49,7 +51,8 @@ def test_the_lead_window_is_inside_what_the_platform_accepts(target):
     cls = adapter_class(target.platform)
     assert issubclass(cls, NativeScheduler)
     assert timedelta(minutes=5) <= cls.lead_min < cls.lead_max <= timedelta(days=28)
-    assert cls.freeze < cls.lead_min and cls.grace > timedelta(0)
+    # (Mastodon: handed over 10 min ahead at the soonest, and left alone in its last 10 min)
+    assert cls.freeze <= cls.lead_min and cls.grace > timedelta(0)
     adapter = target.adapter()
     for at in (NOW + cls.lead_min, NOW + cls.lead_max):
         adapter.hand_over(OutgoingPost("k", f"{TEXT_1} {at:%d %H:%M}"), at)
@@ -72,7 +75,13 @@ def test_a_copy_is_handed_over_listed_and_published_at_its_time(target):
     target.set_clock(at + timedelta(seconds=1))
 
     seen = adapter.confirm(handed.remote_id)
-    assert seen.state == "published" and seen.url.startswith("https://")
+    if seen.state == "gone":
+        # Published under a new id (Mastodon: a ScheduledStatus becomes a Status): the engine
+        # then looks for it among the account's posts, and must find it there.
+        found = adapter.find(TEXT_1, at - timedelta(minutes=10))
+        assert found is not None and found.url.startswith("https://")
+    else:
+        assert seen.state == "published" and seen.url.startswith("https://")
     assert adapter.scheduled_copies() == []
 
 
@@ -126,7 +135,8 @@ def test_unscheduling_deletes_and_a_second_time_is_fine(target, image):
 
 def test_a_time_outside_the_platforms_window_is_refused_and_nothing_is_made(target):
     adapter = target.adapter()
-    for at in (NOW + timedelta(minutes=2), NOW + timedelta(days=400)):
+    far = [NOW + timedelta(days=400)] if target.platform in REFUSE_FAR else []
+    for at in (NOW + timedelta(minutes=2), *far):
         with pytest.raises(PublishError) as caught:
             adapter.hand_over(OutgoingPost("k", TEXT_1), at)
         assert_no_secret(caught.value, target)
@@ -143,7 +153,8 @@ def test_a_lost_copy_is_gone(target):
 
 def test_the_whole_list_is_read_across_pages(target):
     adapter = target.adapter()
-    for n in range(130):
-        adapter.hand_over(OutgoingPost("k", f"{TEXT_1} #{n}"), NOW + timedelta(days=1, minutes=n))
+    for n in range(130):  # 20 a day: Mastodon takes 25 a day at most
+        at = NOW + timedelta(days=1 + n // 20, minutes=n)
+        adapter.hand_over(OutgoingPost("k", f"{TEXT_1} #{n}"), at)
     listed = adapter.scheduled_copies()
     assert len(listed) == 130 and len({c.remote_id for c in listed}) == 130

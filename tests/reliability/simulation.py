@@ -176,7 +176,7 @@ class Shape:
         native = "" if self.native else ", native_scheduling: false"
         channels = {
             "mastodon-en": f'{{platform: mastodon, language: en, instance: "https://social.coop", '
-            f'thread: true, api_base: "{mastodon_url}"}}',
+            f'thread: true, api_base: "{mastodon_url}"{native}}}',
             "telegram-tr": f'{{platform: telegram, language: tr, chat: "{TELEGRAM_CHAT}", '
             f'api_base: "{telegram_url}"}}',
             "facebook-en": f'{{platform: facebook, language: en, page_id: "{PAGE_EN}", '
