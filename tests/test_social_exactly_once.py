@@ -325,3 +325,32 @@ def test_beyond_25_scheduled_a_day_the_post_is_published_directly_when_due(nativ
     [status] = native.mastodon.statuses()
     assert status["text"].startswith("Seeds of change")
     assert native.states(ANNOUNCE_OPEN)[MASTODON_KEY]["state"] == "published"
+
+
+def test_a_lost_ledger_adopts_the_scheduled_copies_instead_of_doubling_them(native):
+    native.run("--now", BEFORE)
+    handed = len(native.mastodon.requests("publish"))
+    native.repo.ledger.unlink()
+
+    again = native.run("--now", BEFORE)
+
+    assert again.code == 0, again.output
+    assert "adopted" in again.stdout
+    assert len(native.mastodon.requests("publish")) == handed
+    assert len(native.mastodon.scheduled()) == 2
+    assert native.states(BEFORE)[MASTODON_KEY]["state"] == "scheduled"
+
+
+def test_killed_during_a_hand_over_the_next_run_adopts_the_copy(native):
+    native.mastodon.fail_next("hold")
+    proc = native.start("--now", BEFORE)
+    try:
+        assert native.mastodon.held.wait(30)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        native.mastodon.release()
+    result = native.run("--now", BEFORE)
+    assert result.code == 0, result.output
+    assert len(native.mastodon.scheduled()) == 2  # the held one adopted, the other handed over
+    assert native.states(BEFORE)[MASTODON_KEY]["state"] == "scheduled"
