@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,18 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from pipeline.errors import Problem
-from pipeline.model import (
-    PLATFORM_KEYS,
-    REQUIRED_KEYS,
-    Campaign,
-    Channel,
-    Event,
-    is_localised,
-    known_language,
-)
+from pipeline.load_channels import CHANNELS_FILE, load_channels
+from pipeline.model import Campaign, Channel, Event, is_localised, known_language
+from pipeline.problems import close_match, pydantic_problems
 from pipeline.source import Document, read_yaml
+from pipeline.times import parse_time
 
-CHANNELS_FILE = "channels.yaml"
 CAMPAIGNS_DIR = "campaigns"
 TEMPLATES_DIR = "templates"
 
@@ -74,7 +68,10 @@ class Repository:
 def load(root: Path) -> Repository:
     """Load and check the repository at `root`; problems are collected, never raised."""
     repo = Repository(root=root)
-    broken_channels = _load_channels(repo)
+    loaded = load_channels(root)
+    repo.channels, repo.channels_doc = loaded.channels, loaded.doc
+    repo.problems.extend(loaded.problems)
+    broken_channels = loaded.broken
     campaign_dir = root / CAMPAIGNS_DIR
     files = sorted(campaign_dir.glob("*.yaml")) + sorted(campaign_dir.glob("*.yml"))
     if not files:
@@ -103,100 +100,6 @@ def load(root: Path) -> Repository:
             seen_ids[campaign.id] = shown
             repo.campaigns.append(campaign)
     return repo
-
-
-# --- channels.yaml ------------------------------------------------------------------------------
-
-
-def _load_channels(repo: Repository) -> set[str] | None:
-    """Fill repo.channels; return the names of channels that have problems (None: all)."""
-    path = repo.root / CHANNELS_FILE
-    if not path.exists():
-        repo.problems.append(
-            Problem(
-                CHANNELS_FILE,
-                1,
-                1,
-                "file not found: every campaigns repository needs a channels.yaml (see README)",
-            )
-        )
-        return None
-    doc = read_yaml(path, CHANNELS_FILE)
-    if isinstance(doc, Problem):
-        repo.problems.append(doc)
-        return None
-    repo.channels_doc = doc
-    if not isinstance(doc.data, dict) or not doc.data:
-        repo.problems.append(
-            doc.problem(
-                (),
-                "channels.yaml must map channel names to settings, e.g. "
-                '`facebook-en: {platform: facebook, language: en, page_id: "123"}`',
-            )
-        )
-        return None
-    broken: set[str] = set()
-    for name, entry in doc.data.items():
-        problems = []
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-            problems.append(
-                doc.problem(
-                    (name,), f"channel name {name!r} may only use letters, digits, '-', '_' and '.'"
-                )
-            )
-        elif not isinstance(entry, dict):
-            problems.append(doc.problem((name,), f"channel {name!r} must be a mapping of settings"))
-        elif "name" in entry:
-            problems.append(
-                doc.problem((name, "name"), "unknown key 'name' (the channel's name is its key)")
-            )
-        else:
-            try:
-                channel = Channel.model_validate(entry).model_copy(update={"name": name})
-            except ValidationError as exc:
-                problems.extend(pydantic_problems(doc, exc, prefix=(name,)))
-            else:
-                problems.extend(_check_channel(doc, channel))
-                if not problems:
-                    repo.channels[name] = channel
-        if problems:
-            broken.add(str(name))
-            repo.problems.extend(problems)
-    return broken
-
-
-def _check_channel(doc: Document, ch: Channel) -> list[Problem]:
-    out = []
-    if not known_language(ch.language):
-        code = _language_code(ch.language)
-        hint = f"did you mean {code!r}?" if code else "such as en, tr, ku, ckb"
-        out.append(
-            doc.problem(
-                (ch.name, "language"),
-                f"unknown language code {ch.language!r} (use a CLDR/BCP-47 code: {hint})",
-            )
-        )
-    for key in REQUIRED_KEYS.get(ch.platform, ()):
-        if getattr(ch, key) is None:
-            article = "an" if key[0] in "aeiou" else "a"
-            message = f"{ch.platform} channel {ch.name!r} needs {article} {key}"
-            out.append(doc.problem((ch.name,), message))
-    for key in ch.keys_set():
-        platforms = PLATFORM_KEYS[key]
-        if ch.platform not in platforms:
-            names = " and ".join(", ".join(platforms).rsplit(", ", 1))
-            out.append(
-                doc.problem((ch.name, key), f"{key} is for {names} channels, not {ch.platform}")
-            )
-    return out
-
-
-def _language_code(name: str) -> str | None:
-    """The code of a language written by its English name ('Turkish' -> 'tr'), if any."""
-    from babel import Locale
-
-    names = Locale("en").languages
-    return next((code for code, n in names.items() if n.lower() == name.strip().lower()), None)
 
 
 # --- campaigns/*.yaml ---------------------------------------------------------------------------
@@ -355,52 +258,6 @@ def _zone(doc, at, name, problems) -> ZoneInfo | None:
         return None
 
 
-def parse_time(text: str, zone: ZoneInfo) -> datetime:
-    """An ISO-8601 time as aware UTC; one without offset is read in `zone`.
-
-    Raises ValueError for text that is not a time, and for a wall-clock time that does not
-    exist (DST gap) or exists twice (DST overlap) in `zone`: those need an explicit offset.
-    """
-    if re.fullmatch(r"\d{4}-\d\d-\d\d", text.strip()):
-        raise ValueError(
-            f"{text!r} is not a date and time (no time of day): write e.g. {text.strip()}T16:00 "
-            f"(in the campaign's zone) or {text.strip()}T16:00+01:00"
-        )
-    if not re.fullmatch(
-        r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?", text.strip()
-    ):
-        raise ValueError(
-            f"{text!r} is not a date and time: write e.g. 2022-10-08T16:00 "
-            "(in the campaign's zone) or 2022-10-08T16:00+01:00"
-        )
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError as exc:  # e.g. 2030-02-30 or 25:00
-        raise ValueError(f"{text!r} is not a real date and time ({exc})") from None
-    if value.tzinfo is not None:
-        return value.astimezone(UTC)
-    first, second = value.replace(tzinfo=zone, fold=0), value.replace(tzinfo=zone, fold=1)
-    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
-        raise ValueError(
-            f"{text} does not exist in {zone.key} (the clocks skip it for daylight "
-            "saving time): give an explicit offset, e.g. "
-            f"{value.isoformat(timespec='minutes')}{_offset(second)}"
-        )
-    if first.utcoffset() != second.utcoffset():
-        raise ValueError(
-            f"{text} happens twice in {zone.key} (the clocks go back): give an "
-            f"explicit offset: {value.isoformat(timespec='minutes')}{_offset(first)}"
-            f" or {value.isoformat(timespec='minutes')}{_offset(second)}"
-        )
-    return first.astimezone(UTC)
-
-
-def _offset(dt: datetime) -> str:
-    secs = int(dt.utcoffset().total_seconds())
-    sign = "+" if secs >= 0 else "-"
-    return f"{sign}{abs(secs) // 3600:02d}:{abs(secs) % 3600 // 60:02d}"
-
-
 def _time(doc, at, text, zone, problems) -> datetime | None:
     try:
         return parse_time(text, zone)
@@ -470,7 +327,7 @@ def _check_template(doc, repo: Repository, at, template: str, channels, problems
     folder = repo.root / TEMPLATES_DIR / template
     if not folder.is_dir():  # one message for the misspelt name, not one per channel
         known = sorted(p.name for p in folder.parent.glob("*") if p.is_dir())
-        guess = _close(template, known)
+        guess = close_match(template, known)
         hint = (
             f"did you mean {guess[0]!r}?" if guess else f"templates: {', '.join(known) or 'none'}"
         )
@@ -490,101 +347,3 @@ def _check_template(doc, repo: Repository, at, template: str, channels, problems
 def template_names(template: str, language: str, platform: str) -> list[str]:
     """Template files for a post, most specific first (relative to templates/)."""
     return [f"{template}/{language}.{platform}.j2", f"{template}/{language}.j2"]
-
-
-# --- pydantic errors -> located problems -------------------------------------------------------
-
-_MESSAGES = {
-    "missing": "missing required key {key!r}",
-    "extra_forbidden": "unknown key {key!r}{hint}",
-    "string_type": "{key!r} must be text (put the value in quotes)",
-    "bool_type": "{key!r} must be true or false",
-    "bool_parsing": "{key!r} must be true or false",
-    "list_type": "{key!r} must be a list",
-    "dict_type": "{key!r} must be a mapping",
-    "model_type": "{key!r} must be a mapping",
-    "too_short": "{key!r} must not be empty",
-    "literal_error": "{key!r}: {input!r} is not one of {expected}",
-}
-#: a string that does not match its field's pattern, per field name
-_PATTERNS = {
-    "id": "{input!r} is not a valid id: use letters, digits, '-', '_' and '.' "
-    "(no '/' or spaces), starting with a letter or digit",
-    "api_base": "{input!r} is not a base URL: give the scheme and host only, "
-    "e.g. http://127.0.0.1:8081",
-    "env_prefix": "{input!r} is not a valid prefix: use letters, digits and '_', "
-    "not starting with a digit",
-}
-#: what pydantic adds to `loc` for the member of a union (`Localised = str | dict[str, str]`)
-_UNION_MEMBERS = {"str", "int", "bool"}
-
-
-def _union_member(part: Any) -> bool:
-    return isinstance(part, str) and ("[" in part or part in _UNION_MEMBERS)
-
-
-def pydantic_problems(doc: Document, exc: ValidationError, prefix: tuple = ()) -> list[Problem]:
-    """Translate pydantic's errors into located problems, one per wrong key."""
-    errors = []
-    for err in exc.errors(include_url=False):
-        # Union members add their type name to loc ("str", "dict[str,str]"); drop those parts.
-        loc = tuple(p for p in err["loc"] if not _union_member(p))
-        errors.append((loc, err))
-    locs = {loc for loc, _ in errors}
-    unknown = {loc for loc, err in errors if err["type"] == "extra_forbidden"}
-    out: dict[tuple, Problem] = {}
-    for loc, err in errors:
-        whole_union = bool(err["loc"]) and _union_member(err["loc"][-1])
-        if whole_union and any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs):
-            continue  # a deeper error in the same value (e.g. one language's text) says more
-        full = (*prefix, *loc)
-        key = next((p for p in reversed(loc) if isinstance(p, str)), "value")
-        kind = err["type"]
-        typos = [u[-1] for u in unknown if u[:-1] == loc[:-1] and _close(u[-1], [key])]
-        if kind == "missing" and typos:
-            continue  # reported as a misspelling on the unknown key
-        hint = ""
-        if kind == "extra_forbidden":
-            hint = _allowed_keys_hint(doc, full, key)
-        if whole_union and kind in {"string_type", "dict_type"}:
-            message = (
-                f"{key!r} must be text, or a mapping from language to text "
-                "such as {en: ..., tr: ...}"
-            )
-        elif kind == "string_pattern_mismatch":
-            message = f"{key!r}: " + _PATTERNS.get(key, "{input!r} is not allowed here").format(
-                input=err["input"]
-            )
-        elif kind in _MESSAGES:
-            message = _MESSAGES[kind].format(
-                key=key, hint=hint, input=err.get("input"), **err.get("ctx", {})
-            )
-        else:
-            message = f"{key!r}: {err['msg'].removeprefix('Value error, ')}"
-        out.setdefault(loc[:-1] if kind == "missing" else loc, doc.problem(full, message))
-    return list(out.values())
-
-
-def _close(word: str, candidates: list[str]) -> list[str]:
-    """Candidates that `word` is probably a misspelling of."""
-    import difflib
-
-    return difflib.get_close_matches(word, candidates, n=1, cutoff=0.75)
-
-
-def _allowed_keys_hint(doc: Document, loc: tuple, key: str) -> str:
-    from pipeline import model
-
-    owner = {0: model.Campaign}.get(len(loc) - 1)
-    names = {"moments": model.Moment, "posts": model.OneOffPost, "events": model.Event}
-    if len(loc) >= 3 and loc[0] in names:
-        owner = names[loc[0]]
-    if doc.path == CHANNELS_FILE:
-        owner = model.Channel
-    if owner is None:
-        return ""
-    allowed = [f for f in owner.model_fields if f != "name" or owner is not model.Channel]
-    if guess := _close(str(key), allowed):
-        return f": did you mean {guess[0]!r}?"
-    extra = "; data for templates goes under `vars`" if "vars" in allowed else ""
-    return f" (allowed: {', '.join(allowed)}{extra})"

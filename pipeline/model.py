@@ -88,7 +88,7 @@ Localised = Annotated[
         }
     ),
 ]
-#: a date and time as `load.parse_time` reads it; without offset it is in the campaign's zone
+#: a date and time as `times.parse_time` reads it; without offset it is in the campaign's zone
 Time = Annotated[
     str,
     WithJsonSchema(

@@ -17,7 +17,7 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 KINDS = ("campaign", "channels")
 #: where the files live in a campaigns repository, and the line that points an editor at them
 FILES = {"campaign": "schema/campaign.schema.json", "channels": "schema/channels.schema.json"}
-#: a channel's name, as load._load_channels accepts it
+#: a channel's name, as load_channels.load_channels accepts it
 CHANNEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 

@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.load import load, parse_time
+from pipeline.load import load
 from pipeline.model import Duration
 from pipeline.plan import plan, shift_back
+from pipeline.times import parse_time
 
 LONDON = ZoneInfo("Europe/London")
 
