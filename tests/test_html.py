@@ -12,15 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.html import (
-    COLOURS,
-    TEXT_PAIRS,
-    direction,
-    image_size,
-    preview_html,
-    problem_kind,
-    text_html,
-)
+from pipeline.html import preview_html
+from pipeline.html_cards import direction, image_size, problem_kind, text_html
+from pipeline.html_style import COLOURS, TEXT_PAIRS
 from pipeline.prepare import Selection, prepare
 from tests.conftest import CAMPAIGN, CHANNELS, REPO, TEMPLATES, Repo
 
