@@ -1,5 +1,9 @@
 """The `crosspost` command line: each command parses, calls into pipeline/, and prints.
 
+Here: the group, the commands that work on campaigns and posts (validate, preview, plan, diff,
+run, status, resolve, daemon) and `main`. Shared options and error handling are in
+pipeline/cli_base.py; init, schema, doctor and alert in pipeline/cli_ops.py.
+
 Exit codes (DESIGN.md): 0 fine, 1 invalid campaigns/templates/channels, 2 wrong usage,
 3 some posts failed or were missed. No user mistake ends in a traceback.
 """
@@ -12,149 +16,26 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 
 import click
 
-from pipeline.errors import CrosspostError, LedgerBusy, ProblemList, UsageError
+from pipeline.cli_base import (
+    EXIT_INVALID,
+    EXIT_OK,
+    console,
+    friendly,
+    global_options,
+    print_warnings,
+    selection,
+    selection_options,
+    settings,
+    write,
+)
+from pipeline.cli_ops import alert, doctor, init, schema
+from pipeline.errors import UsageError
 
 log = logging.getLogger("crosspost")
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_POSTS = 0, 1, 2, 3
-
-
-# --- global options, accepted before or after the command name -------------------------------
-
-
-def _remember(ctx: click.Context, param: click.Parameter, value):
-    if value not in (None, False):
-        ctx.find_root().meta[f"crosspost.{param.name}"] = value
-    return value
-
-
-def global_options(f: Callable) -> Callable:
-    """--root, --now, --ledger and -v, stored once for the whole command line."""
-    opts = [
-        click.option(
-            "--root",
-            type=click.Path(file_okay=False),
-            expose_value=False,
-            callback=_remember,
-            help="The campaigns repository (default: .).",
-        ),
-        click.option(
-            "--now",
-            metavar="ISO-8601",
-            expose_value=False,
-            callback=_remember,
-            help="Pretend it is this time (env CROSSPOST_NOW). No offset means UTC.",
-        ),
-        click.option(
-            "--ledger",
-            type=click.Path(dir_okay=False),
-            expose_value=False,
-            callback=_remember,
-            help="The ledger file (default: state/ledger.jsonl; env CROSSPOST_LEDGER).",
-        ),
-        click.option(
-            "-v",
-            "--verbose",
-            is_flag=True,
-            expose_value=False,
-            callback=_remember,
-            help="Debug logging (env CROSSPOST_LOG_LEVEL).",
-        ),
-    ]
-    for opt in reversed(opts):
-        f = opt(f)
-    return f
-
-
-def settings():
-    """The resolved global settings of this command line."""
-    from pipeline.settings import resolve, setup_logging
-
-    meta = click.get_current_context().find_root().meta
-    s = resolve(
-        meta.get("crosspost.root"),
-        meta.get("crosspost.now"),
-        meta.get("crosspost.ledger"),
-        bool(meta.get("crosspost.verbose")),
-    )
-    setup_logging(s.log_level)
-    return s
-
-
-def selection_options(f: Callable) -> Callable:
-    """--campaign, --event, --channel, --language: narrow the posts a command works on."""
-    for name in ("language", "channel", "event", "campaign"):
-        f = click.option(f"--{name}", metavar=name.upper(), help=f"Only this {name}.")(f)
-    return f
-
-
-def _selection(kwargs):
-    from pipeline.prepare import Selection
-
-    return Selection(**{k: kwargs.pop(k) for k in ("campaign", "event", "channel", "language")})
-
-
-def friendly(f: Callable) -> Callable:
-    """Turn crosspost's own errors into messages and exit codes instead of tracebacks."""
-
-    @wraps(f)
-    def wrapper(*args, **kwargs):
-        try:
-            return f(*args, **kwargs)
-        except ProblemList as exc:
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
-            sys.exit(EXIT_INVALID)
-        except UsageError as exc:
-            raise click.UsageError(str(exc)) from None
-        except LedgerBusy as exc:
-            click.echo(f"crosspost: {exc}", err=True)
-            sys.exit(EXIT_POSTS)
-        except CrosspostError as exc:
-            click.echo(f"crosspost: {exc}", err=True)
-            sys.exit(EXIT_INVALID)
-        except OSError as exc:
-            click.echo(
-                f"crosspost: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True
-            )
-            sys.exit(EXIT_INVALID)
-
-    return wrapper
-
-
-def _console(output: str | None = None):
-    from rich.console import Console
-
-    if output:
-        return Console(
-            file=open(output, "w", encoding="utf-8"),
-            width=100,
-            force_terminal=False,
-            color_system=None,
-        )
-    return Console(highlight=False, soft_wrap=False)
-
-
-def _write(text: str, output: str | None) -> None:
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
-
-
-def _print_warnings(prepared, s, err: bool) -> None:
-    """The located warnings (short windows, risky threads): printed, never an exit code."""
-    from pipeline.risks import warnings
-
-    for warning in warnings(prepared.repo, [p.planned for p in prepared.posts], s.window_warning):
-        click.echo(str(warning), err=err)
-
 
 # --- commands ---------------------------------------------------------------------------------
 
@@ -175,11 +56,11 @@ def validate(**kwargs):
     from pipeline.prepare import prepare
 
     s = settings()
-    prepared = prepare(s.root, _selection(kwargs))
+    prepared = prepare(s.root, selection(kwargs))
     problems = prepared.problems
     for problem in problems:
         click.echo(str(problem))
-    _print_warnings(prepared, s, err=False)
+    print_warnings(prepared, s, err=False)
     n = len(prepared.posts)
     click.echo(
         f"{len(problems)} problem(s) in {n} post(s)"
@@ -208,23 +89,23 @@ def preview(fmt, output, **kwargs):
     from pipeline.prepare import prepare
 
     s = settings()
-    prepared = prepare(s.root, _selection(kwargs))
+    prepared = prepare(s.root, selection(kwargs))
     if fmt == "json":
-        _write(
+        write(
             json.dumps(report.preview_json(prepared), ensure_ascii=False, indent=2) + "\n", output
         )
     elif fmt == "markdown":
-        _write(report.preview_markdown(prepared), output)
+        write(report.preview_markdown(prepared), output)
     elif fmt == "html":
         from pipeline.html import preview_html
         from pipeline.status import state_labels
 
-        _write(preview_html(prepared, state_labels(prepared, s.ledger, s.clock())), output)
+        write(preview_html(prepared, state_labels(prepared, s.ledger, s.clock())), output)
     else:
-        report.preview_text(prepared, _console(output))
+        report.preview_text(prepared, console(output))
     for problem in prepared.repo.problems:
         click.echo(str(problem), err=True)
-    _print_warnings(prepared, s, err=True)
+    print_warnings(prepared, s, err=True)
     sys.exit(EXIT_INVALID if prepared.problems else EXIT_OK)
 
 
@@ -258,7 +139,7 @@ def plan(start, until, ics, fmt, **kwargs):
     from pipeline.status import states
 
     s = settings()
-    prepared = prepare(s.root, _selection(kwargs))
+    prepared = prepare(s.root, selection(kwargs))
     lo, hi = _date_option(start, False), _date_option(until, True)
     planned = sorted(
         [p.planned for p in prepared.posts] + prepared.cancelled, key=lambda p: (p.due_at, p.key)
@@ -284,7 +165,7 @@ def plan(start, until, ics, fmt, **kwargs):
         from pipeline.costs import bills
         from pipeline.status import plan_table
 
-        plan_table(rows, _console())
+        plan_table(rows, console())
         # What the listed posts cost where platforms bill per post (X): in all, and still to send.
         texts = {p.key: (p.planned.platform, p.parts) for p in prepared.posts}
         done = {"published", "scheduled", "missed", "cancelled"}
@@ -299,7 +180,7 @@ def plan(start, until, ics, fmt, **kwargs):
                 click.echo(f"expected cost: {bill.line(label)}")
     for problem in prepared.problems:
         click.echo(str(problem), err=True)
-    _print_warnings(prepared, s, err=True)
+    print_warnings(prepared, s, err=True)
     sys.exit(EXIT_INVALID if prepared.problems else EXIT_OK)
 
 
@@ -323,7 +204,7 @@ def run(dry_run, summary, **kwargs):
     stop = threading.Event()
     # SIGTERM (a CI timeout, a service manager) finishes the post in flight and records it.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    outcome = run_once(s, _selection(kwargs), dry_run=dry_run, echo=click.echo, stop=stop)
+    outcome = run_once(s, selection(kwargs), dry_run=dry_run, echo=click.echo, stop=stop)
     if summary:
         from pipeline.status import run_markdown
 
@@ -344,7 +225,7 @@ def status(as_json, fmt, **kwargs):
 
     s = settings()
     fmt = "json" if as_json else (fmt or "text")
-    status_report(s, _selection(kwargs), fmt, _console(), click.echo)
+    status_report(s, selection(kwargs), fmt, console(), click.echo)
     sys.exit(EXIT_OK)
 
 
@@ -391,7 +272,7 @@ def daemon(every, **kwargs):
     seconds = interval.days * 86400 + interval.exact.total_seconds()
     if seconds < 1:
         raise UsageError("--every must be at least 1s")
-    sys.exit(serve(settings(), _selection(kwargs), seconds, click.echo))
+    sys.exit(serve(settings(), selection(kwargs), seconds, click.echo))
 
 
 @cli.command()
@@ -412,110 +293,16 @@ def diff(base, fmt, output, **kwargs):
     from pipeline.diff import diff_posts, render_diff
 
     s = settings()
-    result = diff_posts(s.root, base, _selection(kwargs), ledger=s.ledger)
-    _write(render_diff(result, fmt), output)
+    result = diff_posts(s.root, base, selection(kwargs), ledger=s.ledger)
+    write(render_diff(result, fmt), output)
     for problem in result.problems:
         click.echo(str(problem), err=True)
     sys.exit(EXIT_INVALID if result.problems else EXIT_OK)
 
 
-@cli.command()
-@global_options
-@click.argument("directory", type=click.Path(file_okay=False))
-@click.option(
-    "--languages",
-    default="en",
-    show_default=True,
-    metavar="CODES",
-    help="Languages of the sample's channels and templates, comma-separated (e.g. en,tr).",
-)
-@click.option(
-    "--action",
-    metavar="OWNER/REPO@REF",
-    help="crosspost's GitHub action for the workflows (default: a placeholder to replace).",
-)
-@friendly
-def init(directory, languages, action):
-    """Write a new campaigns repository in DIRECTORY (new or empty) that validates as it is."""
-    from pipeline import init as new
-
-    when = settings().clock()
-    chosen = new.Action.parse(action or new.DEFAULT_ACTION)
-    written = new.init(Path(directory), new.parse_languages(languages), chosen, when)
-    click.echo(f"wrote {len(written)} files in {directory}:", err=True)
-    for path in written:
-        click.echo(f"  {path}", err=True)
-    if chosen.placeholder:
-        click.echo(
-            f"next: replace {chosen} in .github/workflows/*.yml and README.md with where "
-            "crosspost is hosted (or run init again with --action OWNER/REPO@REF)",
-            err=True,
-        )
-    click.echo(f"then: crosspost validate --root {directory}", err=True)
-
-
-@cli.command()
-@click.argument("kind", type=click.Choice(["campaign", "channels"]), default="campaign")
-def schema(kind):
-    """Print the JSON Schema (draft 2020-12) of campaign files (default) or of channels.yaml."""
-    from pipeline.schema import dumps
-
-    click.echo(dumps(kind), nl=False)
-
-
-@cli.command()
-@global_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@friendly
-def doctor(as_json):
-    """Check channels (one read-only call each), the ledger and the schedule's risks.
-
-    Exit 0 when all is well, 3 when something needs a person, 1 for invalid campaigns.
-    Never publishes.
-    """
-    from pipeline.doctor import doctor as examine
-    from pipeline.doctor import render_text
-
-    report = examine(settings())
-    if as_json:
-        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
-    else:
-        click.echo(render_text(report), nl=False)
-    for problem in report.problems:
-        click.echo(str(problem), err=True)
-    sys.exit(report.exit_code)
-
-
-@cli.command()
-@global_options
-@click.option(
-    "--github-issue",
-    is_flag=True,
-    help="Keep one issue labelled `crosspost` open in $GITHUB_REPOSITORY while anything needs "
-    "a person (API $GITHUB_API_URL, token $GITHUB_TOKEN with issues: write).",
-)
-@click.option(
-    "--check-credentials",
-    is_flag=True,
-    help="Also check every channel's credentials (one read-only call each, as doctor does).",
-)
-@friendly
-def alert(github_issue, check_credentials):
-    """Open, update or close the one GitHub issue that lists what needs a person."""
-    from pipeline.alert import alert as keep_issue
-
-    if not github_issue:
-        raise UsageError("say where to alert: --github-issue (the only place for now)")
-    result = keep_issue(settings(), check_credentials)
-    where = f" #{result.number}" + (f" {result.url}" if result.url else "") if result.number else ""
-    messages = {
-        "nothing": "nothing needs a person; no issue is open",
-        "opened": f"opened issue{where}: {result.items} thing(s) need a person",
-        "updated": f"updated issue{where}: {result.items} thing(s) need a person",
-        "unchanged": f"issue{where} unchanged: {result.items} thing(s) need a person",
-        "closed": f"closed issue{where}: nothing needs a person any more",
-    }
-    click.echo(f"alert: {messages[result.action]}")
+# The operations commands (pipeline/cli_ops.py); `--help` lists every command by name.
+for _command in (init, schema, doctor, alert):
+    cli.add_command(_command)
 
 
 def main() -> None:
