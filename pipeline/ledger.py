@@ -271,7 +271,9 @@ def resolve_by_hand(ledger: Ledger, key: str, published: str | None) -> dict[str
 
     with ledger.locked() as led:
         hist = led.read().get(key)
-        if hist is None or not hist.in_doubt:
+        # A hand-over to a platform's scheduler in doubt settles itself on the next run (by
+        # looking among the scheduled posts), but a person may answer first.
+        if hist is None or not (hist.in_doubt or hist.handing_in_doubt):
             state = "unknown to the ledger" if hist is None else f"not in doubt ({hist.last})"
             raise CrosspostError(f"{key} is {state}; only posts in doubt are resolved by hand")
         part = hist.sending if hist.sending is not None else max(hist.parts, default=-1) + 1

@@ -410,3 +410,14 @@ def test_the_run_summary_lists_scheduled_posts_with_their_time(native, tmp_path)
     text = summary.read_text()
     assert "### scheduled (4)" in text
     assert f"`{LIVE_EN}` | facebook-en | for 2030-04-10T14:45:00Z" in text
+
+
+def test_a_hand_over_in_doubt_can_be_settled_by_a_person(native):
+    native.graph.fail_next("drop", path=f"/{PAGE_EN}/feed")  # never reached Facebook
+    assert native.run("--now", EARLY).code == 3
+
+    answer = native.cli("resolve", LIVE_EN, "--not-sent")
+
+    assert answer.code == 0, answer.output
+    assert native.run("--now", "2030-03-15T09:00:00Z").code == 0
+    assert len([p for p in native.facebook(PAGE_EN) if p["scheduled_publish_time"] == LIVE_AT]) == 1
