@@ -566,7 +566,7 @@ class NativeRun:
         """The platform's scheduled posts, read once per run; None when it cannot be read."""
         if self._listing is None:
             try:
-                self._listing = list(self.adapter.scheduled_copies())
+                self._listing = list(self._retrying(self.adapter.scheduled_copies))
             except (PublishError, LookupUnavailable) as exc:
                 # Nothing is handed over without this list: a copy may be there already.
                 message = getattr(exc, "message", str(exc))
@@ -578,6 +578,25 @@ class NativeRun:
                 )
                 self._listing = False
         return self._listing if self._listing is not False else None
+
+    def _retrying(self, function: Callable):
+        """`function()`, temporary errors retried within the run's bounds, else raised."""
+        policy, waited, attempt = self.host.policy, 0.0, 0
+        while True:
+            try:
+                return function()
+            except TemporaryError as exc:
+                reset = exc.reset_at if isinstance(exc, RateLimited) else None
+                delay = self.host.backoff(attempt, reset)
+                attempt += 1
+                if (
+                    attempt >= policy.attempts
+                    or delay > policy.cap
+                    or waited + delay > policy.budget
+                    or self.host.stop.wait(delay)
+                ):
+                    raise
+                waited += delay
 
     def _match(self, digest: str | None, due: datetime | None):
         if not digest:
@@ -604,39 +623,23 @@ class NativeRun:
 
     def _call(self, item: Item, function: Callable):
         """`function()` with bounded retries of temporary errors; None when it failed."""
-        policy, waited, attempt = self.host.policy, 0.0, 0
-        while True:
-            try:
-                return function()
-            except OutcomeUnknown as exc:
-                # Only a hand-over can end like this; the next run looks among the copies.
-                self.host.report(
-                    item.key,
-                    IN_DOUBT,
-                    f"{exc.message}; the next run looks among the platform's scheduled posts",
-                )
-                return None
-            except RateLimited as exc:
-                delay, error = self.host.backoff(attempt, exc.reset_at), exc
-            except TemporaryError as exc:
-                delay, error = self.host.backoff(attempt), exc
-            except FatalChannelError as exc:
-                self.host.fatal = exc
-                self._failed(item, exc)
-                return None
-            except PublishError as exc:
-                self._failed(item, exc)
-                return None
-            attempt += 1
-            if (
-                attempt >= policy.attempts
-                or delay > policy.cap
-                or waited + delay > policy.budget
-                or self.host.stop.wait(delay)
-            ):
-                self._failed(item, error, note=f"(retried {attempt - 1}x; retry in a later run)")
-                return None
-            waited += delay
+        try:
+            return self._retrying(function)
+        except OutcomeUnknown as exc:
+            # Only a hand-over can end like this; the next run looks among the copies.
+            self.host.report(
+                item.key,
+                IN_DOUBT,
+                f"{exc.message}; the next run looks among the platform's scheduled posts",
+            )
+        except TemporaryError as exc:
+            self._failed(item, exc, note="(retried; retry in a later run)")
+        except FatalChannelError as exc:
+            self.host.fatal = exc
+            self._failed(item, exc)
+        except PublishError as exc:
+            self._failed(item, exc)
+        return None
 
     def _failed(self, item: Item, exc: PublishError, note: str = "", record=True) -> None:
         error = f"{exc.kind}: {exc.message}" + (f" {note}" if note else "")

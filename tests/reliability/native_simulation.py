@@ -264,7 +264,8 @@ class NativeSimulation(Simulation):
 def _sig(post) -> tuple:
     if post is None:
         return (None,)
-    return (post.text, post.planned.due_at, post.planned.image, post.planned.image_alt)
+    p = post.planned
+    return (post.text, p.due_at, p.expires_at, p.image, p.image_alt)
 
 
 def _shift(text: str, event_id: str, delta: timedelta) -> str:
