@@ -206,7 +206,7 @@ from tests.reliability.native_simulation import (  # noqa: E402
     simulate_native,
 )
 
-NATIVE_EXAMPLES = int(os.environ.get("CROSSPOST_SOAK_EXAMPLES", "300")) if SOAK else 3
+NATIVE_EXAMPLES = int(os.environ.get("CROSSPOST_SOAK_EXAMPLES", "300")) if SOAK else 6
 LEDGER_CHANGES = ("lose-ledger", "truncate-ledger")
 
 native_shapes = st.builds(
