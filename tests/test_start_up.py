@@ -17,9 +17,10 @@ from tests.conftest import REPO
 #: never needed to check the bundled campaign: the platform SDKs, twitter_text (its rules are
 #: data in pipeline/platforms/xtext_data.py), rich (no table is printed), importlib.metadata
 #: (pydantic's plugin look-up), the JSON Schema generator
-NOT_FOR_VALIDATE = ("tweepy", "facebook", "requests", "twitter_text", "rich",
+NOT_FOR_VALIDATE = ("tweepy", "facebook", "mastodon", "requests", "twitter_text", "rich",
                     "importlib.metadata", "pipeline.schema", "regex")
-NOT_FOR_AN_IDLE_RUN = ("tweepy", "facebook", "requests", "twitter_text", "importlib.metadata")
+NOT_FOR_AN_IDLE_RUN = ("tweepy", "facebook", "mastodon", "requests", "twitter_text",
+                       "importlib.metadata")
 
 
 def _imported(args: list[str], unwanted: tuple[str, ...]) -> tuple[list[str], str]:
