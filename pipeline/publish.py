@@ -33,7 +33,8 @@ from pipeline.errors import (
     TemporaryError,
 )
 from pipeline.ledger import FAILED, IN_DOUBT, MISSED, PUBLISHED, SENDING, Ledger, PostHistory
-from pipeline.native import NativeRun, items_by_channel, owned, plan_steps
+from pipeline.native import items_by_channel, owned, plan_steps
+from pipeline.native_run import NativeRun
 from pipeline.platforms import adapter_class
 from pipeline.platforms.base import (
     Adapter,
