@@ -16,7 +16,7 @@ is a `NativeScheduler` (and whose `native_scheduling` is on):
 
 `decide` is pure (posts, ledger history, clock -> the next step) and knows no platform;
 `NativeRun` (pipeline/native_run.py) carries the steps out in the channel's thread with the
-ledger discipline of pipeline/publish.py: a `scheduling` record before every call, the outcome
+ledger discipline of pipeline/channel_run.py: a `scheduling` record before every call, the outcome
 after it.
 A channel with nothing to settle, reconcile, confirm or hand over costs no call and no import.
 """

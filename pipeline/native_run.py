@@ -50,7 +50,7 @@ from pipeline.render import RenderedPost
 class NativeRun:
     """Carries out the steps of one channel, recording each in the ledger before and after.
 
-    `host` is the channel's publishing run (pipeline/publish.py): it owns the adapter, the
+    `host` is the channel's publishing run (pipeline/channel_run.py): it owns the adapter, the
     retry policy and the direct path this engine falls back to.
     """
 
