@@ -73,8 +73,8 @@ def needs_person(
     """Everything that needs a person now (the credentials only when checked)."""
     prepared = prepare(settings.root)
     now = settings.clock()
-    rows, _ = ledger_rows(prepared, settings.ledger, now)
-    items = attention(rows, now, missed_since=now - MISSED_RECENTLY)
+    rows, _, stranded = ledger_rows(prepared, settings.ledger, now)
+    items = attention(rows, now, missed_since=now - MISSED_RECENTLY) + stranded
     items += [f for _, f in sorted(_credential_failures(rows).items())]
     upcoming = [r.planned for r in rows if r.planned is not None and r.state == PENDING]
     items += [f for f in sixty_day_rule(settings.root, upcoming, now) if f.level == NEEDS_PERSON]
@@ -187,6 +187,14 @@ def _body(items: list[Finding], problems: list[str], cap: int | None) -> str:
         "Posts missed in the last 7 days",
         missed,
         "Their window closed before they could go out: post them by hand if they still matter.",
+        post,
+    )
+    gone = [f for f in items if "remote_id" in f.data]
+    section(
+        "Copies waiting for a channel removed from channels.yaml",
+        gone,
+        "No run can reach them any more; they publish at their time. Delete each in the "
+        "platform's planner, or restore its channel:",
         post,
     )
     channels = [f for f in items if f.section == "channels"]

@@ -20,6 +20,7 @@ from typing import Any
 from pipeline.errors import FatalChannelError, Problem, PublishError
 from pipeline.ledger import IN_DOUBT, Ledger, fold
 from pipeline.model import Channel
+from pipeline.native import stranded_copies
 from pipeline.platforms import REGISTRY, adapter_class
 from pipeline.platforms.base import redact
 from pipeline.prepare import Prepared, prepare
@@ -99,7 +100,7 @@ def doctor(settings: Settings, env: Mapping[str, str] | None = None) -> Report:
     now = settings.clock()
     findings = check_channels(prepared.repo.channels.values(), env)
     try:
-        rows, torn = ledger_rows(prepared, settings.ledger, now)
+        rows, torn, stranded = ledger_rows(prepared, settings.ledger, now)
     except OSError as exc:
         findings.append(
             Finding(
@@ -111,8 +112,9 @@ def doctor(settings: Settings, env: Mapping[str, str] | None = None) -> Report:
                 "ledger while posts are out: they would be sent again)",
             )
         )
-        rows, torn = states(_planned(prepared), {}, now), []
+        rows, torn, stranded = states(_planned(prepared), {}, now), [], []
     findings += ledger_findings(rows, torn, settings.ledger, now)
+    findings += stranded
     findings += schedule_findings(prepared, rows, settings, now)
     return Report(now, findings, prepared.problems)
 
@@ -124,13 +126,29 @@ def _planned(prepared: Prepared):
 
 
 def ledger_rows(prepared: Prepared, path: Path, now: datetime):
-    """Every planned post's state (plus ledger records of posts no longer planned), and the
-    ledger's torn lines."""
+    """Every planned post's state (plus ledger records of posts no longer planned), the
+    ledger's torn lines, and the findings of copies stranded by a removed channel."""
     ledger = Ledger(path)
     records, torn = ledger.scan()
     histories = fold(records)
     everything = {p.key for p in prepared.plan.posts} | {p.key for p in prepared.plan.cancelled}
-    return states(_planned(prepared), histories, now) + orphans(histories, everything), torn
+    rows = states(_planned(prepared), histories, now) + orphans(histories, everything)
+    return rows, torn, stranded_findings(histories, prepared.repo.channels)
+
+
+def stranded_findings(histories, channels) -> list[Finding]:
+    """Copies in a platform's scheduler that no run can reach, because their channel is gone
+    from channels.yaml: they publish at their time unless a person deletes them."""
+    return [
+        Finding(
+            "ledger",
+            NEEDS_PERSON,
+            c.key,
+            c.message(),
+            {"key": c.key, "channel": c.channel, "remote_id": c.remote_id, "at": c.at},
+        )
+        for c in stranded_copies(histories, channels)
+    ]
 
 
 # --- channels -----------------------------------------------------------------------------------

@@ -216,6 +216,39 @@ def owned(hist: PostHistory | None) -> bool:
     return hist is not None and (hist.copy is not None or hist.native_op is not None)
 
 
+@dataclass(frozen=True)
+class StrandedCopy:
+    """A copy in a platform's scheduler whose channel is gone from channels.yaml: no run can
+    edit, delete or confirm it (no channel, no credentials), so it publishes at its time."""
+
+    key: str
+    channel: str
+    remote_id: str | None
+    at: str | None  # ISO time the copy is due
+
+    def message(self) -> str:
+        """What a person reads, and what to do."""
+        what = f"copy {self.remote_id}" if self.remote_id else "a copy may wait (hand-over cut)"
+        return (
+            f"{what} in the platform's scheduler, due {self.at or 'at an unknown time'}: "
+            f"channel {self.channel} is no longer in channels.yaml: delete the copy in the "
+            "platform's planner or restore the channel"
+        )
+
+
+def stranded_copies(histories: dict[str, PostHistory], channels) -> list[StrandedCopy]:
+    """Ledger copies (or hand-overs in doubt) of channels not in `channels` (names)."""
+    out = []
+    for key, hist in sorted(histories.items()):
+        channel = hist.channel or key.rsplit("/", 1)[-1]
+        if not owned(hist) or channel in channels:
+            continue
+        copy, op = hist.copy or {}, hist.native_op or {}
+        remote_id = copy.get("remote_id") or op.get("remote_id")
+        out.append(StrandedCopy(key, channel, remote_id, copy.get("at") or op.get("at")))
+    return out
+
+
 def items_by_channel(prepared, histories: dict[str, PostHistory], root: Path, selection=None):
     """channel name -> (channel, scheduler class, items): posts of channels whose platform
     schedules natively, and ledger copies of posts that no longer exist."""
@@ -244,7 +277,7 @@ def items_by_channel(prepared, histories: dict[str, PostHistory], root: Path, se
     loaded = {c.id for c in repo.campaigns}
     for key, hist in histories.items():
         if key in live or not owned(hist) or hist.channel not in repo.channels:
-            continue
+            continue  # a channel gone from channels.yaml: stranded_copies reports its copies
         campaign = key.split("/", 1)[0]
         if key in cancelled:
             gone = campaign not in prepared.invalid

@@ -23,7 +23,7 @@ from datetime import datetime
 from pipeline.channel_run import ChannelRun, Outcome, RetryPolicy
 from pipeline.errors import Problem
 from pipeline.ledger import FAILED, IN_DOUBT, MISSED, Ledger, PostHistory
-from pipeline.native import items_by_channel, owned, plan_steps
+from pipeline.native import items_by_channel, owned, plan_steps, stranded_copies
 from pipeline.native_run import NativeRun
 from pipeline.prepare import Selection, prepare
 from pipeline.render import RenderedPost
@@ -89,13 +89,21 @@ def run(
         with printing:
             echo(f"{o.state:<14} {o.key}" + (f"  {o.detail}" if o.detail else ""))
 
+    def strand(histories) -> None:
+        # Their channel is gone, so nothing here can reach them: only a person can.
+        for copy in stranded_copies(histories, prepared.repo.channels):
+            echo(f"warning: {copy.key}: {copy.message()}", err=True)
+
     if dry_run:
-        result.outcomes = _dry_run(prepared, ledger.read(), now, settings.root, selection)
+        histories = ledger.read()
+        strand(histories)
+        result.outcomes = _dry_run(prepared, histories, now, settings.root, selection)
         for outcome in result.outcomes:
             report(outcome)
     else:
         with ledger.locked():
             histories = ledger.read()
+            strand(histories)
             work = _due(prepared.publishable(), histories, now)
             native = _native_work(prepared, histories, now, settings.root, selection)
             result.outcomes, result.sent = _publish_all(

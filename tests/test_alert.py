@@ -294,3 +294,23 @@ def test_a_long_list_is_summarised_under_githubs_limit():
     assert "Posts in doubt (2000)" in body and "Failed posts (50)" in body
     assert "more (`crosspost doctor` lists all)" in body
     assert render_body(items, []) == body, "the same list gives the same body"
+
+
+def test_a_copy_waiting_for_a_removed_channel_is_listed(live, github):
+    # A ledger that handed a copy to a Page whose channel (facebook-fr) has since been removed.
+    key = "spring/first/announce/facebook-fr"
+    live.repo.ledger.parent.mkdir(parents=True, exist_ok=True)
+    live.repo.ledger.write_text(
+        record(key, "scheduling", "2025-03-14T15:00:01Z", op="hand", at="2030-04-03T15:00:00Z")
+        + record(key, "scheduled", "2025-03-14T15:00:02Z", remote_id="1003_77",
+                 at="2030-04-03T15:00:00Z", ids=["1003_77"], fp={})
+    )
+
+    result = alert(live, "2030-04-01T00:00:00Z")
+
+    assert result.code == 0, result.output
+    [issue] = github.open_issues("crosspost")
+    assert "removed from channels.yaml" in issue.body
+    [line] = [x for x in issue.body.splitlines() if key in x]
+    assert "1003_77" in line and "2030-04-03T15:00" in line
+    assert "channel facebook-fr is no longer in channels.yaml" in line

@@ -206,6 +206,51 @@ def test_a_post_that_no_longer_exists_has_its_copy_deleted(native, how):
     assert "cancelled" in result.stdout
 
 
+def test_copies_of_a_channel_removed_from_channels_yaml_are_reported_not_left_silently(native):
+    """No run can reach a copy whose channel is gone (no channel, no credentials): it would
+    publish at its time. `run` says so for each copy, doctor and alert ask a person."""
+    assert native.run("--now", EARLY).code == 0
+    ids = {at: copies_id(native, PAGE_TR, at) for at in (ANNOUNCE_AT, LIVE_AT)}
+    channels = native.repo.root / "channels.yaml"
+    lines = channels.read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("facebook-tr:"))
+    channels.write_text("".join(lines[:start] + lines[start + 2 :]))
+    campaign = native.repo.root / "campaigns/spring.yaml"
+    campaign.write_text(campaign.read_text().replace("facebook-tr, ", ""))
+
+    result = native.run("--now", "2030-03-20T10:00:00Z")
+
+    assert result.code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if "no longer in channels.yaml" in line]
+    assert len(warned) == 2, result.output
+    for (moment, at), line in zip(
+        sorted({"announce": ANNOUNCE_AT, "live": LIVE_AT}.items()), sorted(warned), strict=True
+    ):
+        assert f"spring/first/{moment}/facebook-tr" in line and ids[at] in line
+        assert at.strftime("%Y-%m-%dT%H:%M") in line
+        assert "delete the copy in the platform's planner or restore the channel" in line
+    assert len(native.facebook(PAGE_TR)) == 2, "nothing can touch them: a person must"
+
+    doctor = native.cli("doctor", "--now", "2030-03-20T10:00:00Z", "--json")
+    assert doctor.code == 3, doctor.output
+    stranded = [f for f in doctor.json()["findings"] if f.get("remote_id") in ids.values()]
+    assert {f["key"] for f in stranded} == {
+        "spring/first/announce/facebook-tr",
+        "spring/first/live/facebook-tr",
+    }
+    assert {f["level"] for f in stranded} == {"needs-person"}
+
+    # Restoring the channel hands them back to the engine: no warning, nothing needs a person.
+    channels.write_text("".join(lines))
+    restored = native.run("--now", "2030-03-20T10:00:00Z")
+    assert "no longer in channels.yaml" not in restored.output
+    assert native.facebook(PAGE_TR) == [], "no longer in the campaign: deleted"
+    assert not any(
+        f.get("remote_id") in ids.values()
+        for f in native.cli("doctor", "--now", "2030-03-20T10:00:00Z", "--json").json()["findings"]
+    )
+
+
 def test_an_invalid_campaign_keeps_its_copies(native):
     assert native.run("--now", EARLY).code == 0
     native.repo.write("templates/live/en.j2", "{{ nonsense }}")
