@@ -249,8 +249,9 @@ def native_scenarios(draw) -> Scenario:
             )
         )
     steps.sort(key=lambda step: step.at)
-    # A lost ledger only before anything is due and before any other change (README: a copy
-    # whose text changed while the ledger was lost cannot be recognised).
+    # A lost ledger only before anything is due and before any other change: a copy whose
+    # text changed while the ledger was lost cannot be recognised and would be doubled, a known
+    # limit (README, "A limit: a lost ledger and a changed text together"), not checked here.
     changed = False
     for i, step in enumerate(steps):
         if step.change in LEDGER_CHANGES and (changed or step.at >= first_due(shape)):
