@@ -8,7 +8,7 @@ from urllib.parse import quote, quote_plus
 
 from pipeline.model import Channel
 from pipeline.platforms import adapter_class
-from pipeline.platforms.base import Adapter
+from pipeline.platforms.base import Adapter, OutgoingPost
 from tests.fakes.accounts import BSKY_EN, PAGE_EN, TELEGRAM_CHAT, X_EN
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.graph import FakeGraph
@@ -267,3 +267,15 @@ def assert_no_secret(exc: BaseException, target: Target) -> None:
             assert not any(form in text for text in texts), (
                 f"a secret of {target.channel.name} in {type(error).__name__}: {error}"
             )
+
+
+def publish_error(
+    target: Target, post: OutgoingPost | None = None, *, text: str = "Hello", **adapter
+) -> Exception:
+    """The error publishing `post` (or `text`) raises, checked to carry no secret."""
+    import pytest
+
+    with pytest.raises(Exception) as caught:
+        target.adapter(**adapter).publish(post or OutgoingPost("k", text))
+    assert_no_secret(caught.value, target)
+    return caught.value

@@ -24,7 +24,7 @@ from pipeline.platforms.bluesky import BlueskyAccount, tid
 from tests.conftest import PNG
 from tests.fakes.accounts import BSKY_EN
 from tests.platforms import targets
-from tests.platforms.targets import assert_no_secret
+from tests.platforms.targets import publish_error
 
 VARIABLE = "BLUESKY_EN_APP_PASSWORD"
 SINCE = datetime.now(UTC) - timedelta(minutes=5)
@@ -33,20 +33,6 @@ SINCE = datetime.now(UTC) - timedelta(minutes=5)
 @pytest.fixture
 def account(fake_bluesky):
     return targets.bluesky(fake_bluesky)
-
-
-@pytest.fixture
-def image(tmp_path):
-    path = tmp_path / "poster.png"
-    path.write_bytes(PNG)
-    return path
-
-
-def publish_error(account, post: OutgoingPost | None = None, **adapter) -> Exception:
-    with pytest.raises(Exception) as caught:
-        account.adapter(**adapter).publish(post or OutgoingPost("k", "Merhaba"))
-    assert_no_secret(caught.value, account)
-    return caught.value
 
 
 # ---- errors, by what the PDS answers ----------------------------------------------------------

@@ -15,6 +15,7 @@ read-only call, and any answer it cannot trust after a publish left is `OutcomeU
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -68,11 +69,7 @@ def needs_lookup(target: Target) -> None:
         pytest.skip(f"{target.platform} cannot look at posts (can_look is False)")
 
 
-@pytest.fixture
-def image(tmp_path):
-    path = tmp_path / "poster.png"
-    path.write_bytes(PNG)
-    return path
+publish_error = functools.partial(targets.publish_error, text=TEXT)
 
 
 def since() -> datetime:
@@ -84,14 +81,6 @@ def skip_garbled_on_x(target: Target, kind: str) -> None:
         pytest.skip(
             f"{target.platform}'s client reads a JSON body whatever its Content-Type: no failure"
         )
-
-
-def publish_error(target: Target, post: OutgoingPost | None = None, **adapter) -> Exception:
-    """The error publishing `post` raises (checked to carry no secret)."""
-    with pytest.raises(Exception) as caught:
-        target.adapter(**adapter).publish(post or OutgoingPost("k", TEXT))
-    assert_no_secret(caught.value, target)
-    return caught.value
 
 
 def find_error(target: Target, **adapter) -> Exception:

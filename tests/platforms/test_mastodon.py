@@ -30,13 +30,6 @@ def target(fake_mastodon):
     return targets.mastodon(fake_mastodon)
 
 
-@pytest.fixture
-def image(tmp_path):
-    path = tmp_path / "poster.png"
-    path.write_bytes(PNG)
-    return path
-
-
 @pytest.mark.parametrize(
     ("kind", "options", "error", "words"),
     [

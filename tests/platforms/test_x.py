@@ -23,7 +23,7 @@ from pipeline.settings import setup_logging
 from tests.conftest import PNG
 from tests.fakes.accounts import X_EN
 from tests.platforms import targets
-from tests.platforms.targets import assert_no_secret
+from tests.platforms.targets import assert_no_secret, publish_error
 
 VARIABLES = ["X_EN_API_KEY", "X_EN_API_SECRET", "X_EN_ACCESS_TOKEN", "X_EN_ACCESS_TOKEN_SECRET"]
 SINCE = datetime.now(UTC) - timedelta(hours=1)
@@ -32,20 +32,6 @@ SINCE = datetime.now(UTC) - timedelta(hours=1)
 @pytest.fixture
 def account(fake_x):
     return targets.x(fake_x)
-
-
-@pytest.fixture
-def image(tmp_path):
-    path = tmp_path / "poster.png"
-    path.write_bytes(PNG)
-    return path
-
-
-def publish_error(account, post: OutgoingPost | None = None, **adapter) -> Exception:
-    with pytest.raises(Exception) as caught:
-        account.adapter(**adapter).publish(post or OutgoingPost("k", "Hello"))
-    assert_no_secret(caught.value, account)
-    return caught.value
 
 
 # ---- tweepy's errors by HTTP status -----------------------------------------------------------
