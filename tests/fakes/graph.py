@@ -368,16 +368,7 @@ class FakeGraph(FakeServer):
             self.fail(
                 403, "(#200) The user hasn't authorized the application to perform this action", 200
             )
-        self.fail(
-            400,
-            f"Unsupported {req.method.lower()} request. Object with ID '{node}' does"
-            " not exist, cannot be loaded due to missing permissions, or does not support"
-            " this operation. Please read the Graph API documentation at"
-            " https://developers.facebook.com/docs/graph-api",
-            100,
-            type_="GraphMethodException",
-            subcode=33,
-        )
+        self._gone(req, node)
 
     def _published(self, req: Request) -> bool:
         value = req.arg("published")

@@ -110,9 +110,8 @@ def scenarios(draw) -> Scenario:
     return Scenario(shape, tuple(steps), x_lookups_forbidden=draw(st.booleans()))
 
 
-@pytest.mark.timeout(1800 if not SOAK else 0)
-@settings(
-    max_examples=EXAMPLES,
+#: how both kinds of random lives run: reproducible in CI, shrunk only in soaks
+LIVES = settings(
     deadline=None,
     derandomize=not SOAK,
     database=None,
@@ -120,6 +119,10 @@ def scenarios(draw) -> Scenario:
     phases=[Phase.explicit, Phase.generate] + ([Phase.shrink] if SOAK else []),
     print_blob=True,
 )
+
+
+@pytest.mark.timeout(1800 if not SOAK else 0)
+@settings(LIVES, max_examples=EXAMPLES)
 @given(scenarios())
 # Explicit lives, so that every kind of crash is in each CI run whatever the draw:
 # Facebook drops its answer; killed while it looks the post up, the ledger's last line torn.
@@ -261,15 +264,7 @@ def native_scenarios(draw) -> Scenario:
 
 
 @pytest.mark.timeout(1800 if not SOAK else 0)
-@settings(
-    max_examples=NATIVE_EXAMPLES,
-    deadline=None,
-    derandomize=not SOAK,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    phases=[Phase.explicit, Phase.generate] + ([Phase.shrink] if SOAK else []),
-    print_blob=True,
-)
+@settings(LIVES, max_examples=NATIVE_EXAMPLES)
 @given(native_scenarios())
 # Handed over early; the ledger lost; killed mid-hand-over; edited, moved, a moment removed.
 @example(
